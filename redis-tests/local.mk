@@ -1,0 +1,1 @@
+# redis-tests/local.mk: filled in by its owner

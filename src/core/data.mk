@@ -1,0 +1,1 @@
+# src/core/data.mk: sources of this group, added to libdyniscore.a

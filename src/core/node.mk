@@ -1,0 +1,1 @@
+# src/core/node.mk: sources of this group, added to libdyniscore.a

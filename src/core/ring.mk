@@ -1,0 +1,1 @@
+# src/core/ring.mk: sources of this group, added to libdyniscore.a

@@ -1,0 +1,1 @@
+# src/core/strop.mk: sources of this group, added to libdyniscore.a

@@ -1,0 +1,1 @@
+# src/core/sync.mk: sources of this group, added to libdyniscore.a

@@ -1,0 +1,1 @@
+# src/proto/keys.mk: keyspace command handlers

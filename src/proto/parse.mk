@@ -1,0 +1,1 @@
+# src/proto/parse.mk: parser, reply writer, command table, connection commands

@@ -1,0 +1,1 @@
+# tests/fuzz/local.mk: filled in by its owner

@@ -1,0 +1,1 @@
+# tests/sim/local.mk: filled in by its owner

@@ -1,0 +1,1 @@
+# tests/unit/data.mk: Check suites of this group

@@ -1,0 +1,1 @@
+# tests/unit/node.mk: Check suites of this group

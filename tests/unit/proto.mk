@@ -1,0 +1,1 @@
+# tests/unit/proto.mk: Check suites of this group

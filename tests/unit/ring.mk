@@ -1,0 +1,1 @@
+# tests/unit/ring.mk: Check suites of this group

@@ -1,0 +1,1 @@
+# tests/unit/shell.mk: Check suites of this group

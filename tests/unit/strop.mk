@@ -1,0 +1,1 @@
+# tests/unit/strop.mk: Check suites of this group

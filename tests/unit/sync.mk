@@ -1,0 +1,1 @@
+# tests/unit/sync.mk: Check suites of this group
