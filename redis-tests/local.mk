@@ -1,1 +1,19 @@
-# redis-tests/local.mk: filled in by its owner
+# redis-tests/local.mk - compatibility suites: the differential test against a
+# real redis-server (compat.py over cases.txt, exceptions.txt), and real
+# clients (redis-cli, redis-benchmark, python3-redis) against dynis-server.
+# `make check` builds dynis-server (all) before it runs them; each script gets
+# $DYNIS_SERVER from AM_TESTS_ENVIRONMENT and skips (77) without redis-server.
+REDIS_TESTS = \
+	redis-tests/compat_self.sh \
+	redis-tests/compat.py \
+	redis-tests/redis_cli.sh \
+	redis-tests/redis_benchmark.sh \
+	redis-tests/python_redis.py
+dist_check_SCRIPTS += $(REDIS_TESTS)
+TESTS += $(REDIS_TESTS)
+EXTRA_DIST += \
+	redis-tests/harness.py \
+	redis-tests/lib.sh \
+	redis-tests/cases.txt \
+	redis-tests/exceptions.txt \
+	redis-tests/README

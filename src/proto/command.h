@@ -76,6 +76,7 @@ typedef struct cmd_ctx {
     const server_api_t *server;
     struct keyspace *keyspace;
     uint64_t now_ms; /* wall clock in ms, read once per event-loop round */
+    uint64_t now_us; /* the same clock in microseconds (TIME) */
 } cmd_ctx_t;
 
 typedef void (*command_handler_fn)(cmd_ctx_t *ctx);
@@ -87,6 +88,12 @@ enum command_flags {
     CMD_FAST = 1 << 3,
     CMD_ADMIN = 1 << 4,
     CMD_LOADING = 1 << 5,
+    /* The rest only make COMMAND report Redis's flags. */
+    CMD_DENYOOM = 1 << 6,
+    CMD_NOSCRIPT = 1 << 7,
+    CMD_STALE = 1 << 8,
+    CMD_NO_MULTI = 1 << 9,
+    CMD_ALLOW_BUSY = 1 << 10,
 };
 
 typedef struct command_def {
@@ -101,12 +108,15 @@ typedef struct command_def {
     const char *since;
     const char *group;   /* "string", "generic", "connection", "server", "cluster" */
     const char *args;    /* the argument synopsis, e.g. "key value [NX|XX]" */
+    const char *acl;     /* ACL categories as COMMAND shows them, "@read @fast" */
 } command_def_t;
 
 /* The command named name (len bytes, any case), or NULL. */
 const command_def_t *command_lookup(const char *name, size_t len);
 /* Every command, for COMMAND, COMMAND COUNT and the tests. */
 const command_def_t *command_table(size_t *count);
+/* True when argc arguments (the name included) satisfy arity. */
+bool command_arity_ok(int arity, int argc);
 /* Runs one request: checks the name, arity and authentication, then calls
  * the handler. Returns the definition run, or NULL when it replied with an
  * error instead. */

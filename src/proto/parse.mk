@@ -1,1 +1,7 @@
-# src/proto/parse.mk: parser, reply writer, command table, connection commands
+# src/proto/parse.mk: the request parser, the reply writer, the command table
+# with its dispatch, and the connection and server commands.
+libdynisproto_a_SOURCES += \
+	src/proto/request.c src/proto/request.h \
+	src/proto/reply.c \
+	src/proto/command.c \
+	src/proto/cmd_conn.c src/proto/cmd_conn.h

@@ -1,1 +1,35 @@
-# tests/integration/local.mk: filled in by its owner
+# tests/integration/local.mk - real dynis-server processes driven over TCP
+# with hiredis, as Check suites. procs.{c,h} start and stop servers (reused
+# by the cluster tests of later issues), expect.{c,h} assert on replies.
+# The suites run $DYNIS_SERVER (set by AM_TESTS_ENVIRONMENT) and depend on
+# the installed programs, so `make check` builds dynis-server first.
+INTEGRATION_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/unit $(HIREDIS_CFLAGS) $(CHECK_CFLAGS)
+INTEGRATION_LDADD = $(HIREDIS_LIBS) $(CHECK_LIBS)
+INTEGRATION_COMMON = \
+	tests/integration/procs.c tests/integration/procs.h \
+	tests/integration/expect.c tests/integration/expect.h \
+	tests/unit/check_main.h
+
+check_PROGRAMS += \
+	tests/integration/test_commands \
+	tests/integration/test_lifecycle \
+	tests/integration/test_badinput
+TESTS += \
+	tests/integration/test_commands \
+	tests/integration/test_lifecycle \
+	tests/integration/test_badinput
+
+tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEGRATION_COMMON)
+tests_integration_test_commands_CFLAGS = $(INTEGRATION_CFLAGS)
+tests_integration_test_commands_LDADD = $(INTEGRATION_LDADD)
+EXTRA_tests_integration_test_commands_DEPENDENCIES = $(bin_PROGRAMS)
+
+tests_integration_test_lifecycle_SOURCES = tests/integration/test_lifecycle.c $(INTEGRATION_COMMON)
+tests_integration_test_lifecycle_CFLAGS = $(INTEGRATION_CFLAGS)
+tests_integration_test_lifecycle_LDADD = $(INTEGRATION_LDADD)
+EXTRA_tests_integration_test_lifecycle_DEPENDENCIES = $(bin_PROGRAMS)
+
+tests_integration_test_badinput_SOURCES = tests/integration/test_badinput.c $(INTEGRATION_COMMON)
+tests_integration_test_badinput_CFLAGS = $(INTEGRATION_CFLAGS)
+tests_integration_test_badinput_LDADD = $(INTEGRATION_LDADD)
+EXTRA_tests_integration_test_badinput_DEPENDENCIES = $(bin_PROGRAMS)

@@ -16,3 +16,4 @@ include tests/unit/shell.mk
 include tests/unit/ring.mk
 include tests/unit/sync.mk
 include tests/unit/node.mk
+include tests/unit/bus.mk

@@ -1,1 +1,20 @@
-# tests/unit/proto.mk: Check suites of this group
+# tests/unit/proto.mk: Check suites of src/proto (parser, replies, command
+# table and connection commands).
+PROTO_UNIT_LDADD = libdynisproto.a $(UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_request tests/unit/test_reply
+TESTS += tests/unit/test_request tests/unit/test_reply
+
+tests_unit_test_request_SOURCES = tests/unit/test_request.c tests/unit/check_main.h
+tests_unit_test_request_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_request_LDADD = $(PROTO_UNIT_LDADD)
+
+tests_unit_test_reply_SOURCES = tests/unit/test_reply.c tests/unit/check_main.h
+tests_unit_test_reply_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reply_LDADD = $(PROTO_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_command
+TESTS += tests/unit/test_command
+tests_unit_test_command_SOURCES = tests/unit/test_command.c tests/unit/check_main.h
+tests_unit_test_command_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_command_LDADD = $(PROTO_UNIT_LDADD)

@@ -1,0 +1,388 @@
+/* merkle.c - the per-node hash tree over slots (see merkle.h): XOR leaves and
+ * inner nodes updated in O(levels) per write, masked hashes for comparing the
+ * slots two replicas share, and the leaf cache in STORE_CF_MERKLE. */
+#include "core/merkle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/hash.h"
+
+#define MERKLE_KEY_SEED 0x6d65726b6c65ULL /* "merkle" */
+#define MERKLE_LEAF_PREFIX 'l'
+#define MERKLE_MARKER_KEY "v"
+#define MERKLE_LEAF_KEY_LEN 3
+#define MERKLE_LEAF_VAL_LEN 8
+
+static const uint32_t level_width[MERKLE_LEVELS] = {1, 4, 64, 1024, SLOT_COUNT};
+
+struct merkle {
+    store_t *store;               /* borrowed */
+    uint64_t *nodes[MERKLE_LEVELS]; /* level l has level_width[l] hashes */
+    uint64_t *storage;            /* owned: every level in one allocation */
+};
+
+/* --- slot sets --- */
+
+void merkle_slots_clear(merkle_slots_t *s) { memset(s->words, 0, sizeof s->words); }
+
+void merkle_slots_fill(merkle_slots_t *s) { memset(s->words, 0xff, sizeof s->words); }
+
+void merkle_slots_add(merkle_slots_t *s, uint16_t slot)
+{
+    s->words[(slot % SLOT_COUNT) / 64] |= 1ULL << (slot % 64);
+}
+
+void merkle_slots_add_range(merkle_slots_t *s, uint16_t first, uint16_t last)
+{
+    for (uint32_t slot = first; slot <= last && slot < SLOT_COUNT; slot++)
+        merkle_slots_add(s, (uint16_t)slot);
+}
+
+bool merkle_slots_has(const merkle_slots_t *s, uint16_t slot)
+{
+    return slot < SLOT_COUNT && (s->words[slot / 64] >> (slot % 64)) & 1;
+}
+
+uint32_t merkle_slots_count(const merkle_slots_t *s)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < SLOT_COUNT / 64; i++)
+        for (uint64_t w = s->words[i]; w != 0; w &= w - 1)
+            n++;
+    return n;
+}
+
+void merkle_slots_intersect(merkle_slots_t *dst, const merkle_slots_t *src)
+{
+    for (size_t i = 0; i < SLOT_COUNT / 64; i++)
+        dst->words[i] &= src->words[i];
+}
+
+/* 0: no slot of first..first+count-1 is in s; 1: all are; 2: some. */
+static int slots_coverage(const merkle_slots_t *s, uint32_t first, uint32_t count)
+{
+    if (count < 64) {
+        uint64_t bits = s->words[first / 64] >> (first % 64);
+        uint64_t want = (1ULL << count) - 1;
+        bits &= want;
+        return bits == 0 ? 0 : bits == want ? 1 : 2;
+    }
+    bool any = false, all = true;
+    for (uint32_t w = first / 64; w < (first + count) / 64; w++) {
+        any = any || s->words[w] != 0;
+        all = all && s->words[w] == UINT64_MAX;
+    }
+    return !any ? 0 : all ? 1 : 2;
+}
+
+bool merkle_slots_any(const merkle_slots_t *s, uint16_t first, uint32_t count)
+{
+    uint32_t end = first + count;
+    for (uint32_t slot = first; slot < end && slot < SLOT_COUNT;) {
+        if (slot % 64 == 0 && end - slot >= 64) {
+            if (s->words[slot / 64] != 0)
+                return true;
+            slot += 64;
+        } else if (merkle_slots_has(s, (uint16_t)slot++)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* --- shape --- */
+
+uint32_t merkle_level_width(unsigned level)
+{
+    return level < MERKLE_LEVELS ? level_width[level] : 0;
+}
+
+void merkle_node_slots(unsigned level, uint32_t index, uint16_t *first, uint32_t *count)
+{
+    uint32_t span = SLOT_COUNT / level_width[level];
+    *first = (uint16_t)(index * span);
+    *count = span;
+}
+
+/* --- key hashes --- */
+
+static uint64_t mix_in(uint64_t h, uint64_t v) { return hash64_mix(h ^ hash64_mix(v)); }
+
+uint64_t merkle_key_hash(const void *data_key, size_t key_len, const versions_t *vs)
+{
+    if (vs == NULL || vs->len == 0)
+        return 0;
+    uint64_t h = hash64(data_key, key_len, MERKLE_KEY_SEED);
+    h = mix_in(h, vs->len);
+    for (uint32_t i = 0; i < vs->len; i++) {
+        const version_t *v = &vs->items[i];
+        h = mix_in(h, v->dot.actor);
+        h = mix_in(h, v->dot.counter);
+        h = mix_in(h, v->expire_at_ms);
+        h = mix_in(h, v->tombstone ? 1 : 2);
+        h = mix_in(h, hash64(v->value, v->value_len, v->value_len));
+        h = mix_in(h, v->past.len);
+        for (uint32_t e = 0; e < v->past.len; e++) {
+            h = mix_in(h, v->past.entries[e].actor);
+            h = mix_in(h, v->past.entries[e].counter);
+        }
+    }
+    return h != 0 ? h : 1; /* 0 is reserved for "absent" */
+}
+
+int merkle_key_hash_encoded(const void *data_key, size_t key_len, const void *val,
+                            size_t val_len, uint64_t *out)
+{
+    versions_t vs = VERSIONS_INIT;
+    *out = 0;
+    if (versions_decode(&vs, val, val_len) != VERSIONS_OK)
+        return STORE_ECORRUPT;
+    *out = merkle_key_hash(data_key, key_len, &vs);
+    versions_free(&vs);
+    return 0;
+}
+
+/* --- the tree --- */
+
+merkle_t *merkle_new(store_t *store)
+{
+    merkle_t *m = xcalloc(1, sizeof *m);
+    size_t total = 0;
+    for (unsigned l = 0; l < MERKLE_LEVELS; l++)
+        total += level_width[l];
+    m->storage = xcalloc(total, sizeof *m->storage);
+    uint64_t *p = m->storage;
+    for (unsigned l = 0; l < MERKLE_LEVELS; l++) {
+        m->nodes[l] = p;
+        p += level_width[l];
+    }
+    m->store = store;
+    return m;
+}
+
+void merkle_free(merkle_t *m)
+{
+    if (m == NULL)
+        return;
+    free(m->storage);
+    free(m);
+}
+
+/* Recomputes every inner node from the leaves. */
+static void recompute_inner(merkle_t *m)
+{
+    for (int l = MERKLE_LEAF_LEVEL - 1; l >= 0; l--) {
+        uint32_t fan = level_width[l + 1] / level_width[l];
+        for (uint32_t i = 0; i < level_width[l]; i++) {
+            uint64_t h = 0;
+            for (uint32_t c = 0; c < fan; c++)
+                h ^= m->nodes[l + 1][i * fan + c];
+            m->nodes[l][i] = h;
+        }
+    }
+}
+
+static void leaf_key(uint8_t key[MERKLE_LEAF_KEY_LEN], uint16_t slot)
+{
+    key[0] = MERKLE_LEAF_PREFIX;
+    key[1] = (uint8_t)(slot >> 8);
+    key[2] = (uint8_t)slot;
+}
+
+static int store_leaf(merkle_t *m, uint16_t slot)
+{
+    uint8_t key[MERKLE_LEAF_KEY_LEN];
+    leaf_key(key, slot);
+    uint64_t h = m->nodes[MERKLE_LEAF_LEVEL][slot];
+    if (h == 0)
+        return store_del(m->store, STORE_CF_MERKLE, key, sizeof key);
+    uint8_t val[MERKLE_LEAF_VAL_LEN];
+    for (int i = 0; i < MERKLE_LEAF_VAL_LEN; i++)
+        val[i] = (uint8_t)(h >> (56 - 8 * i));
+    return store_put(m->store, STORE_CF_MERKLE, key, sizeof key, val, sizeof val);
+}
+
+static int leaf_scan_fn(void *arg, const void *key, size_t key_len, const void *val,
+                        size_t val_len)
+{
+    merkle_t *m = arg;
+    const uint8_t *k = key, *v = val;
+    if (key_len != MERKLE_LEAF_KEY_LEN || val_len != MERKLE_LEAF_VAL_LEN)
+        return 1;
+    uint16_t slot = (uint16_t)((k[1] << 8) | k[2]);
+    if (slot >= SLOT_COUNT)
+        return 1;
+    uint64_t h = 0;
+    for (int i = 0; i < MERKLE_LEAF_VAL_LEN; i++)
+        h = (h << 8) | v[i];
+    m->nodes[MERKLE_LEAF_LEVEL][slot] = h;
+    return 0;
+}
+
+typedef struct data_scan {
+    merkle_t *m;
+    int rc;
+} data_scan_t;
+
+static int data_scan_fn(void *arg, const void *key, size_t key_len, const void *val,
+                        size_t val_len)
+{
+    data_scan_t *ds = arg;
+    const uint8_t *k = key;
+    uint64_t h;
+    if (key_len < SLOT_KEY_PREFIX_LEN ||
+        merkle_key_hash_encoded(key, key_len, val, val_len, &h) != 0) {
+        ds->rc = STORE_ECORRUPT;
+        return 1;
+    }
+    uint16_t slot = (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
+    ds->m->nodes[MERKLE_LEAF_LEVEL][slot] ^= h;
+    return 0;
+}
+
+static void clear_tree(merkle_t *m)
+{
+    for (unsigned l = 0; l < MERKLE_LEVELS; l++)
+        memset(m->nodes[l], 0, level_width[l] * sizeof(uint64_t));
+}
+
+/* Reads the cached leaves; 1 when the cache was valid and read, 0 when it
+ * must be rebuilt, < 0 on a store error. */
+static int load_cache(merkle_t *m)
+{
+    buf_t marker = BUF_INIT;
+    int rc = store_get(m->store, STORE_CF_MERKLE, MERKLE_MARKER_KEY, 1, &marker);
+    bool valid = rc == 1 && marker.len == 1 && (uint8_t)marker.data[0] == MERKLE_CACHE_FORMAT;
+    buf_free(&marker);
+    if (rc < 0 || !valid)
+        return rc < 0 ? rc : 0;
+    uint8_t start = MERKLE_LEAF_PREFIX, end = MERKLE_LEAF_PREFIX + 1;
+    rc = store_scan(m->store, STORE_CF_MERKLE, &start, 1, &end, 1, leaf_scan_fn, m);
+    return rc < 0 ? rc : 1;
+}
+
+int merkle_load(merkle_t *m, bool *rebuilt)
+{
+    clear_tree(m);
+    int rc = load_cache(m);
+    if (rebuilt != NULL)
+        *rebuilt = rc == 0;
+    if (rc < 0) {
+        clear_tree(m);
+        return rc;
+    }
+    if (rc == 0)
+        return merkle_rebuild(m);
+    recompute_inner(m);
+    return 0;
+}
+
+int merkle_rebuild(merkle_t *m)
+{
+    clear_tree(m);
+    data_scan_t ds = {m, 0};
+    int rc = store_scan(m->store, STORE_CF_DATA, NULL, 0, NULL, 0, data_scan_fn, &ds);
+    if (rc < 0 || ds.rc < 0) {
+        clear_tree(m);
+        return rc < 0 ? rc : ds.rc;
+    }
+    recompute_inner(m);
+    uint8_t start = MERKLE_LEAF_PREFIX, end = MERKLE_LEAF_PREFIX + 1;
+    rc = store_del_range(m->store, STORE_CF_MERKLE, &start, 1, &end, 1);
+    for (uint32_t s = 0; rc == 0 && s < SLOT_COUNT; s++)
+        if (m->nodes[MERKLE_LEAF_LEVEL][s] != 0)
+            rc = store_leaf(m, (uint16_t)s);
+    uint8_t format = MERKLE_CACHE_FORMAT;
+    if (rc == 0)
+        rc = store_put(m->store, STORE_CF_MERKLE, MERKLE_MARKER_KEY, 1, &format, 1);
+    return rc;
+}
+
+/* XORs delta into slot's leaf and every ancestor. */
+static void apply_delta(merkle_t *m, uint16_t slot, uint64_t delta)
+{
+    uint32_t index = slot;
+    for (int l = MERKLE_LEAF_LEVEL; l >= 0; l--) {
+        m->nodes[l][index] ^= delta;
+        if (l > 0)
+            index /= level_width[l] / level_width[l - 1];
+    }
+}
+
+int merkle_rebuild_slot(merkle_t *m, uint16_t slot)
+{
+    if (slot >= SLOT_COUNT)
+        return STORE_EIO;
+    uint64_t old = m->nodes[MERKLE_LEAF_LEVEL][slot];
+    uint8_t start[SLOT_KEY_PREFIX_LEN], end[SLOT_KEY_PREFIX_LEN];
+    slot_prefix(start, slot);
+    slot_prefix(end, (uint16_t)(slot + 1));
+    bool last = slot + 1 == SLOT_COUNT;
+    m->nodes[MERKLE_LEAF_LEVEL][slot] = 0;
+    data_scan_t ds = {m, 0};
+    int rc = store_scan(m->store, STORE_CF_DATA, start, sizeof start, last ? NULL : end,
+                        last ? 0 : sizeof end, data_scan_fn, &ds);
+    uint64_t now = m->nodes[MERKLE_LEAF_LEVEL][slot];
+    m->nodes[MERKLE_LEAF_LEVEL][slot] = old;
+    if (rc < 0 || ds.rc < 0)
+        return rc < 0 ? rc : ds.rc;
+    apply_delta(m, slot, old ^ now);
+    return store_leaf(m, slot);
+}
+
+int merkle_invalidate(merkle_t *m)
+{
+    return store_del(m->store, STORE_CF_MERKLE, MERKLE_MARKER_KEY, 1);
+}
+
+int merkle_update(merkle_t *m, uint16_t slot, uint64_t old_hash, uint64_t new_hash)
+{
+    if (slot >= SLOT_COUNT)
+        return STORE_EIO;
+    if (old_hash == new_hash)
+        return 0;
+    apply_delta(m, slot, old_hash ^ new_hash);
+    return store_leaf(m, slot);
+}
+
+int merkle_update_key(merkle_t *m, const void *data_key, size_t key_len,
+                      const versions_t *old_vs, const versions_t *new_vs)
+{
+    const uint8_t *k = data_key;
+    if (key_len < SLOT_KEY_PREFIX_LEN)
+        return STORE_EIO;
+    uint16_t slot = (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
+    return merkle_update(m, slot, merkle_key_hash(data_key, key_len, old_vs),
+                         merkle_key_hash(data_key, key_len, new_vs));
+}
+
+uint64_t merkle_hash(const merkle_t *m, unsigned level, uint32_t index)
+{
+    if (level >= MERKLE_LEVELS || index >= level_width[level])
+        return 0;
+    return m->nodes[level][index];
+}
+
+uint64_t merkle_root(const merkle_t *m) { return m->nodes[0][0]; }
+
+uint64_t merkle_hash_masked(const merkle_t *m, unsigned level, uint32_t index,
+                            const merkle_slots_t *mask)
+{
+    if (level >= MERKLE_LEVELS || index >= level_width[level])
+        return 0;
+    if (mask == NULL)
+        return m->nodes[level][index];
+    uint16_t first;
+    uint32_t count;
+    merkle_node_slots(level, index, &first, &count);
+    int cover = slots_coverage(mask, first, count);
+    if (cover != 2)
+        return cover == 1 ? m->nodes[level][index] : 0;
+    uint32_t fan = level_width[level + 1] / level_width[level];
+    uint64_t h = 0;
+    for (uint32_t c = 0; c < fan; c++)
+        h ^= merkle_hash_masked(m, level + 1, index * fan + c, mask);
+    return h;
+}

@@ -1,0 +1,110 @@
+/* merkle.h - the hash tree anti-entropy compares, kept up to date on every write.
+ *
+ * Shape: one fixed tree over all SLOT_COUNT slots, 5 levels. Level 4 has one
+ * leaf per slot; each level above groups 16 nodes (level 1 groups 16 level-2
+ * nodes, the root its 4 level-1 nodes):
+ *     level 0: 1 root   level 1: 4   level 2: 64   level 3: 1024   level 4: 16384
+ * A node replicates only some slots; the leaves of other slots are simply
+ * empty (0). Comparing two replicas is done over the slots both replicate: a
+ * merkle_slots_t mask restricts every hash to the masked slots.
+ *
+ * Hashes: a key's hash is merkle_key_hash (data key + a canonical digest of
+ * its version set: dots, pasts, tombstones, expiry, value bytes); 0 means
+ * "absent". A leaf is the XOR of the hashes of its slot's keys, and an inner
+ * node the XOR of its children, so the tree is order independent and a write
+ * updates it in O(levels): the changed key's old and new hashes are XORed
+ * into the leaf and every ancestor.
+ *
+ * Cache: every leaf change is also written to STORE_CF_MERKLE in the same
+ * staged write as the data (key "l" + slot as 2 big-endian bytes -> 8-byte
+ * big-endian hash; a zero leaf is deleted), next to a marker key "v" naming
+ * the cache format. merkle_load trusts the cache only when the marker is
+ * there; otherwise (a fresh or invalidated cache) it rebuilds every leaf by
+ * scanning STORE_CF_DATA and rewrites the cache. merkle_invalidate drops the
+ * marker so that the next load rebuilds.
+ *
+ * Ownership: merkle_new borrows the store, which must outlive the tree.
+ * Every other pointer argument is borrowed for the call. */
+#ifndef DYNIS_CORE_MERKLE_H
+#define DYNIS_CORE_MERKLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/slot.h"
+#include "core/store.h"
+#include "core/versions.h"
+
+#define MERKLE_LEVELS 5
+#define MERKLE_LEAF_LEVEL (MERKLE_LEVELS - 1)
+#define MERKLE_FANOUT 16
+/* The cache format written under the marker key; a different one rebuilds. */
+#define MERKLE_CACHE_FORMAT 1
+
+/* A set of slots: bit s of words[s / 64] is slot s. */
+typedef struct merkle_slots {
+    uint64_t words[SLOT_COUNT / 64];
+} merkle_slots_t;
+
+void merkle_slots_clear(merkle_slots_t *s);
+void merkle_slots_fill(merkle_slots_t *s);
+void merkle_slots_add(merkle_slots_t *s, uint16_t slot);
+/* Adds first..last inclusive (first <= last < SLOT_COUNT). */
+void merkle_slots_add_range(merkle_slots_t *s, uint16_t first, uint16_t last);
+bool merkle_slots_has(const merkle_slots_t *s, uint16_t slot);
+uint32_t merkle_slots_count(const merkle_slots_t *s);
+/* True when some slot of first .. first + count - 1 is in s. */
+bool merkle_slots_any(const merkle_slots_t *s, uint16_t first, uint32_t count);
+/* dst = dst AND src. */
+void merkle_slots_intersect(merkle_slots_t *dst, const merkle_slots_t *src);
+
+typedef struct merkle merkle_t;
+
+/* The number of nodes at level (0 <= level < MERKLE_LEVELS). */
+uint32_t merkle_level_width(unsigned level);
+/* The slots node (level, index) covers: first .. first + count - 1. */
+void merkle_node_slots(unsigned level, uint32_t index, uint16_t *first, uint32_t *count);
+
+/* The hash of one key: data_key is the data-family key (slot prefix + user
+ * key). An empty or NULL version set hashes to 0 (the key is absent). */
+uint64_t merkle_key_hash(const void *data_key, size_t key_len, const versions_t *vs);
+/* The same from the stored (encoded) version set. Returns 0 and *out, or
+ * STORE_ECORRUPT when the bytes do not decode. */
+int merkle_key_hash_encoded(const void *data_key, size_t key_len, const void *val,
+                            size_t val_len, uint64_t *out);
+
+/* An empty tree over store (borrowed). Call merkle_load before use. */
+merkle_t *merkle_new(store_t *store);
+void merkle_free(merkle_t *m);
+
+/* Loads the leaves from the cache, or rebuilds them from the data when the
+ * cache is missing or invalid. *rebuilt (may be NULL) tells which happened.
+ * Returns 0 or a negative STORE_E* code (the tree is then empty). */
+int merkle_load(merkle_t *m, bool *rebuilt);
+/* Recomputes every leaf from STORE_CF_DATA and rewrites the cache. */
+int merkle_rebuild(merkle_t *m);
+/* Recomputes one slot's leaf from its data range (after a range delete or a
+ * handoff) and writes it to the cache. */
+int merkle_rebuild_slot(merkle_t *m, uint16_t slot);
+/* Drops the cache marker: the next merkle_load rebuilds. */
+int merkle_invalidate(merkle_t *m);
+
+/* The write path's hook: key changed from old_hash to new_hash (each 0 when
+ * absent). Updates leaf and ancestors and stages the leaf in the cache.
+ * Returns 0 or a negative STORE_E* code (the in-memory tree is updated
+ * regardless; the cache is then stale, so call merkle_invalidate). */
+int merkle_update(merkle_t *m, uint16_t slot, uint64_t old_hash, uint64_t new_hash);
+/* merkle_update with the hashes of old and new computed from version sets
+ * (NULL or empty: absent). data_key carries the slot. */
+int merkle_update_key(merkle_t *m, const void *data_key, size_t key_len,
+                      const versions_t *old_vs, const versions_t *new_vs);
+
+/* The unmasked hash of a node, and of the root. */
+uint64_t merkle_hash(const merkle_t *m, unsigned level, uint32_t index);
+uint64_t merkle_root(const merkle_t *m);
+/* A node's hash over the slots in mask only (mask NULL: all slots). */
+uint64_t merkle_hash_masked(const merkle_t *m, unsigned level, uint32_t index,
+                            const merkle_slots_t *mask);
+
+#endif

@@ -1,0 +1,487 @@
+/* request.c - the RESP request parser (see request.h).
+ *
+ * The parser keeps the connection's bytes in one buffer: [start, pos) is the
+ * part of the current request already parsed, [pos, len) is not parsed yet.
+ * A multibulk request is read header by header and its state (arguments
+ * left, the pending bulk's length, the arguments' offsets from start) is kept
+ * between calls, so a long request arriving in many pieces is parsed once.
+ * Arguments are recorded as offsets, because the buffer may move when it
+ * grows; they become pointers only when the request is handed out.
+ *
+ * Behaviour follows Redis 7.0's processMultibulkBuffer/processInlineBuffer,
+ * with two deliberate differences that make the result independent of how the
+ * bytes are split: a "*N", "$len" or inline line longer than the limit is
+ * refused even when its terminator has already arrived, and a NUL byte does
+ * not hide the line's end (Redis searches with strchr). */
+#include "proto/request.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+/* Redis's LONG_STR_SIZE: string2ll refuses strings this long or longer. */
+#define REQUEST_LL_STR_MAX 21
+/* The argument arrays start at this many slots (Redis preallocates
+ * min(N, 1024) for "*N"). */
+#define REQUEST_ARGS_PREALLOC_MAX 1024
+/* An idle buffer larger than this is given back (as Redis's clientsCron
+ * shrinks idle query buffers). */
+#define REQUEST_IDLE_BUF_MAX ((size_t)1024 * 1024)
+#define REQUEST_ERROR_MAX 64
+/* request_parser_space reserves the rest of a pending bulk ahead, up to this
+ * much (a larger bulk grows the buffer by doubling as it arrives), so a
+ * client cannot make us allocate proto-max-bulk-len with one header. */
+#define REQUEST_BULK_RESERVE_MAX ((size_t)8 * 1024 * 1024)
+
+enum step { STEP_MORE, STEP_DONE, STEP_ERROR };
+
+struct request_parser {
+    char *buf; /* owned input buffer */
+    size_t len;
+    size_t cap;
+    size_t start; /* first byte of the request being read */
+    size_t pos;   /* first byte not parsed yet */
+    size_t mb_left;     /* bulks still to read; 0 between requests */
+    long long bulk_len; /* the next bulk's length, -1 while its header is unread */
+    int argc;
+    size_t args_cap;
+    size_t *arg_off;    /* owned; argument offsets from start */
+    size_t *arg_len;    /* owned; handed out as argvlen */
+    const char **argv;  /* owned array; handed out as argv */
+    bool failed;
+    char error[REQUEST_ERROR_MAX];
+};
+
+request_parser_t *request_parser_new(void)
+{
+    request_parser_t *p = xcalloc(1, sizeof *p);
+    p->bulk_len = -1;
+    return p;
+}
+
+void request_parser_free(request_parser_t *p)
+{
+    if (p == NULL)
+        return;
+    free(p->buf);
+    free(p->arg_off);
+    free(p->arg_len);
+    free(p->argv);
+    free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * The buffer */
+
+static void args_resize(request_parser_t *p, size_t cap)
+{
+    p->arg_off = xrealloc(p->arg_off, cap * sizeof *p->arg_off);
+    p->arg_len = xrealloc(p->arg_len, cap * sizeof *p->arg_len);
+    p->argv = xrealloc(p->argv, cap * sizeof *p->argv);
+    p->args_cap = cap;
+}
+
+/* Gives back the memory of an idle parser that once held a huge request. */
+static void shrink_if_idle(request_parser_t *p, size_t want)
+{
+    if (p->len != 0 || p->mb_left != 0)
+        return;
+    if (p->cap > REQUEST_IDLE_BUF_MAX && want <= REQUEST_IDLE_BUF_MAX) {
+        p->buf = xrealloc(p->buf, want);
+        p->cap = want;
+    }
+    if (p->args_cap > REQUEST_ARGS_PREALLOC_MAX)
+        args_resize(p, REQUEST_ARGS_PREALLOC_MAX);
+}
+
+/* Makes room for want more bytes, first by dropping consumed bytes. */
+static void make_room(request_parser_t *p, size_t want)
+{
+    if (p->start == p->len) {
+        p->start = p->pos = p->len = 0;
+        shrink_if_idle(p, want);
+    }
+    if (p->cap - p->len >= want)
+        return;
+    if (p->start > 0) {
+        memmove(p->buf, p->buf + p->start, p->len - p->start);
+        p->len -= p->start;
+        p->pos -= p->start;
+        p->start = 0;
+        if (p->cap - p->len >= want)
+            return;
+    }
+    size_t cap = p->cap * 2;
+    if (cap < p->len + want)
+        cap = p->len + want;
+    p->buf = xrealloc(p->buf, cap);
+    p->cap = cap;
+}
+
+char *request_parser_space(request_parser_t *p, size_t want, size_t *avail)
+{
+    if (want == 0)
+        want = REQUEST_READ_CHUNK;
+    if (p->mb_left > 0 && p->bulk_len >= 0) {
+        size_t end = p->pos + (size_t)p->bulk_len + 2;
+        size_t rest = end > p->len ? end - p->len : 0;
+        if (rest > REQUEST_BULK_RESERVE_MAX)
+            rest = REQUEST_BULK_RESERVE_MAX;
+        if (rest > want)
+            want = rest;
+    }
+    make_room(p, want);
+    *avail = p->cap - p->len;
+    return p->buf + p->len;
+}
+
+void request_parser_commit(request_parser_t *p, size_t n)
+{
+    p->len += n;
+}
+
+void request_parser_feed(request_parser_t *p, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    make_room(p, len);
+    memcpy(p->buf + p->len, data, len);
+    p->len += len;
+}
+
+const char *request_parser_error(const request_parser_t *p)
+{
+    return p->failed ? p->error : NULL;
+}
+
+size_t request_parser_pending(const request_parser_t *p)
+{
+    return p->len - p->start;
+}
+
+/* ------------------------------------------------------------------------
+ * Multibulk requests */
+
+static enum step fail(request_parser_t *p, const char *text)
+{
+    snprintf(p->error, sizeof p->error, "Protocol error: %s", text);
+    p->failed = true;
+    return STEP_ERROR;
+}
+
+bool request_parse_ll(const char *s, size_t slen, long long *value)
+{
+    if (slen == 0 || slen >= REQUEST_LL_STR_MAX)
+        return false;
+    if (slen == 1 && s[0] == '0') {
+        *value = 0;
+        return true;
+    }
+    bool negative = s[0] == '-';
+    size_t i = negative ? 1 : 0;
+    if (i == slen || s[i] < '1' || s[i] > '9')
+        return false;
+    unsigned long long v = 0;
+    for (; i < slen; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    if (negative) {
+        if (v > (unsigned long long)LLONG_MAX + 1)
+            return false;
+        *value = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > (unsigned long long)LLONG_MAX)
+            return false;
+        *value = (long long)v;
+    }
+    return true;
+}
+
+/* Finds the "\r?" ending the header line at pos: its length (without the
+ * CR) in *line_len once the CR and one byte after it are buffered. Like
+ * Redis, the byte after the CR is skipped unchecked. */
+static enum step header_line(request_parser_t *p, size_t max, const char *too_big,
+                             size_t *line_len)
+{
+    size_t avail = p->len - p->pos;
+    size_t window = avail <= max ? avail : max + 1;
+    const char *cr = memchr(p->buf + p->pos, '\r', window);
+    if (cr == NULL)
+        return avail > max ? fail(p, too_big) : STEP_MORE;
+    *line_len = (size_t)(cr - (p->buf + p->pos));
+    return *line_len + 2 <= avail ? STEP_DONE : STEP_MORE;
+}
+
+static void args_reserve(request_parser_t *p, size_t n)
+{
+    if (n > p->args_cap)
+        args_resize(p, n);
+}
+
+static void args_push(request_parser_t *p, size_t off, size_t len)
+{
+    if ((size_t)p->argc == p->args_cap)
+        args_resize(p, p->args_cap ? p->args_cap * 2 : 8);
+    p->arg_off[p->argc] = off;
+    p->arg_len[p->argc] = len;
+    p->argc++;
+}
+
+/* Reads "*N\r\n". N <= 0 is a request of no arguments, which is skipped. */
+static enum step read_count(request_parser_t *p, const request_limits_t *lim)
+{
+    size_t line_len;
+    enum step st = header_line(p, lim->inline_len_max, "too big mbulk count string", &line_len);
+    if (st != STEP_DONE)
+        return st;
+    long long n;
+    if (!request_parse_ll(p->buf + p->pos + 1, line_len - 1, &n) || n > INT_MAX ||
+        (n > 0 && (unsigned long long)n > lim->multibulk_count_max))
+        return fail(p, "invalid multibulk length");
+    if (n > REQUEST_UNAUTH_MULTIBULK_COUNT_MAX && lim->unauthenticated)
+        return fail(p, "unauthenticated multibulk length");
+    p->pos += line_len + 2;
+    if (n > 0) {
+        p->mb_left = (size_t)n;
+        p->bulk_len = -1;
+        args_reserve(p, n < REQUEST_ARGS_PREALLOC_MAX ? (size_t)n : REQUEST_ARGS_PREALLOC_MAX);
+    }
+    return STEP_DONE;
+}
+
+/* Reads "$len\r\n". */
+static enum step read_bulk_len(request_parser_t *p, const request_limits_t *lim)
+{
+    size_t line_len;
+    enum step st = header_line(p, lim->inline_len_max, "too big bulk count string", &line_len);
+    if (st != STEP_DONE)
+        return st;
+    char c = p->buf[p->pos];
+    if (c != '$') {
+        snprintf(p->error, sizeof p->error, "Protocol error: expected '$', got '%c'", c);
+        p->failed = true;
+        return STEP_ERROR;
+    }
+    long long n;
+    if (!request_parse_ll(p->buf + p->pos + 1, line_len - 1, &n) || n < 0 ||
+        (unsigned long long)n > lim->bulk_len_max)
+        return fail(p, "invalid bulk length");
+    if (n > REQUEST_UNAUTH_BULK_LEN_MAX && lim->unauthenticated)
+        return fail(p, "unauthenticated bulk length");
+    p->pos += line_len + 2;
+    p->bulk_len = n;
+    return STEP_DONE;
+}
+
+/* Reads the bulks of a multibulk request until it is complete. */
+static enum step read_bulks(request_parser_t *p, const request_limits_t *lim)
+{
+    while (p->mb_left > 0) {
+        if (p->bulk_len < 0) {
+            enum step st = read_bulk_len(p, lim);
+            if (st != STEP_DONE)
+                return st;
+        }
+        size_t n = (size_t)p->bulk_len;
+        if (p->len - p->pos < n + 2)
+            return STEP_MORE;
+        /* Like Redis, the two bytes after the bulk are not checked. */
+        p->buf[p->pos + n] = '\0';
+        args_push(p, p->pos - p->start, n);
+        p->pos += n + 2;
+        p->bulk_len = -1;
+        p->mb_left--;
+    }
+    return STEP_DONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Inline requests */
+
+/* isspace() in the C locale, as sdssplitargs uses it. */
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static char unescape(char c)
+{
+    switch (c) {
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'b': return '\b';
+    case 'a': return '\a';
+    default: return c;
+    }
+}
+
+/* One character inside "...": copies it (or its escape) to *w and advances
+ * *s past it; false on unbalanced quotes. *done is set at the closing quote. */
+static bool quoted_char(char **s, char **w, bool *done)
+{
+    char *c = *s;
+    if (c[0] == '\\' && c[1] == 'x' && hex_value(c[2]) >= 0 && hex_value(c[3]) >= 0) {
+        *(*w)++ = (char)(hex_value(c[2]) * 16 + hex_value(c[3]));
+        *s = c + 3;
+    } else if (c[0] == '\\' && c[1] != '\0') {
+        *(*w)++ = unescape(c[1]);
+        *s = c + 1;
+    } else if (c[0] == '"') {
+        if (c[1] != '\0' && !is_blank(c[1]))
+            return false;
+        *done = true;
+    } else if (c[0] == '\0') {
+        return false;
+    } else {
+        *(*w)++ = c[0];
+    }
+    return true;
+}
+
+/* One character inside '...', as quoted_char. */
+static bool single_quoted_char(char **s, char **w, bool *done)
+{
+    char *c = *s;
+    if (c[0] == '\\' && c[1] == '\'') {
+        *(*w)++ = '\'';
+        *s = c + 1;
+    } else if (c[0] == '\'') {
+        if (c[1] != '\0' && !is_blank(c[1]))
+            return false;
+        *done = true;
+    } else if (c[0] == '\0') {
+        return false;
+    } else {
+        *(*w)++ = c[0];
+    }
+    return true;
+}
+
+/* Reads one word of a NUL-terminated line in place, as sdssplitargs does:
+ * the word's bytes are written from *s onwards (never ahead of the reading
+ * position) and *end is where they stop; *s moves past the word. */
+static bool inline_word(char **s, char **end)
+{
+    char *r = *s, *w = *s;
+    bool in_dq = false, in_sq = false, done = false;
+    while (!done) {
+        if (in_dq) {
+            if (!quoted_char(&r, &w, &done))
+                return false;
+        } else if (in_sq) {
+            if (!single_quoted_char(&r, &w, &done))
+                return false;
+        } else if (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t' || *r == '\0') {
+            done = true;
+        } else if (*r == '"') {
+            in_dq = true;
+        } else if (*r == '\'') {
+            in_sq = true;
+        } else {
+            *w++ = *r;
+        }
+        if (*r != '\0')
+            r++;
+    }
+    *s = r;
+    *end = w;
+    return true;
+}
+
+/* Splits the NUL-terminated line at line into arguments, in place. */
+static enum step split_inline(request_parser_t *p, char *line)
+{
+    char *s = line;
+    for (;;) {
+        while (*s != '\0' && is_blank(*s))
+            s++;
+        if (*s == '\0')
+            return STEP_DONE;
+        char *word = s, *end;
+        if (!inline_word(&s, &end)) {
+            p->argc = 0;
+            return fail(p, "unbalanced quotes in request");
+        }
+        *end = '\0';
+        args_push(p, (size_t)(word - (p->buf + p->start)), (size_t)(end - word));
+    }
+}
+
+/* Reads one inline line ("\n" or "\r\n" ended); an empty one has no args. */
+static enum step read_inline(request_parser_t *p, const request_limits_t *lim)
+{
+    size_t avail = p->len - p->pos;
+    size_t max = lim->inline_len_max;
+    size_t window = avail <= max ? avail : max + 1;
+    char *line = p->buf + p->pos;
+    char *nl = memchr(line, '\n', window);
+    if (nl == NULL)
+        return avail > max ? fail(p, "too big inline request") : STEP_MORE;
+    size_t line_len = (size_t)(nl - line);
+    if (line_len > 0 && line[line_len - 1] == '\r')
+        line_len--;
+    line[line_len] = '\0';
+    p->pos += (size_t)(nl - line) + 1;
+    return split_inline(p, line);
+}
+
+/* ------------------------------------------------------------------------
+ * Requests */
+
+static void hand_out(request_parser_t *p, request_t *req)
+{
+    for (int i = 0; i < p->argc; i++)
+        p->argv[i] = p->buf + p->start + p->arg_off[i];
+    req->argc = p->argc;
+    req->argv = p->argv;
+    req->argvlen = p->arg_len;
+}
+
+request_status_t request_parser_next(request_parser_t *p, const request_limits_t *limits,
+                                     request_t *req)
+{
+    if (p->failed)
+        return REQUEST_ERROR;
+    for (;;) {
+        enum step st = STEP_DONE;
+        if (p->mb_left == 0) {
+            if (p->pos == p->len)
+                return REQUEST_NEED_MORE;
+            p->start = p->pos;
+            p->argc = 0;
+            st = p->buf[p->pos] == '*' ? read_count(p, limits) : read_inline(p, limits);
+        }
+        if (st == STEP_DONE && p->mb_left > 0)
+            st = read_bulks(p, limits);
+        if (st == STEP_MORE)
+            return REQUEST_NEED_MORE;
+        if (st == STEP_ERROR)
+            return REQUEST_ERROR;
+        if (p->argc > 0) {
+            hand_out(p, req);
+            p->start = p->pos;
+            return REQUEST_READY;
+        }
+        p->start = p->pos;
+    }
+}

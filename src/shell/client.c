@@ -1,0 +1,252 @@
+/* client.c - one client connection (see client.h).
+ *
+ * Sections: creation and teardown, reading and dispatching, writing, and
+ * the CLIENT LIST line. */
+#include "shell/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "shell/log.h"
+#include "shell/server.h"
+#include "util/alloc.h"
+
+static void client_on_readable(evutil_socket_t fd, short what, void *arg);
+static void client_on_writable(evutil_socket_t fd, short what, void *arg);
+
+/* ------------------------------------------------ creation and teardown */
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        port = ntohs(sin->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+        port = ntohs(sin6->sin6_port);
+    }
+    snprintf(out, len, "%s:%d", ip, port);
+}
+
+static void client_fill_addrs(client_t *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+        format_addr(&ss, c->addr, sizeof c->addr);
+    sl = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+        format_addr(&ss, c->laddr, sizeof c->laddr);
+}
+
+client_t *client_new(struct server *srv, uint64_t id, int fd, uint64_t now_ms)
+{
+    client_t *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->fd = fd;
+    c->st.id = id;
+    c->st.resp = 2;
+    c->st.authenticated = srv->cfg->requirepass[0] == '\0';
+    c->parser = request_parser_new();
+    c->reply.out = &c->out;
+    c->reply.resp = 2;
+    c->created_ms = c->last_interaction_ms = now_ms;
+    client_fill_addrs(c);
+    c->read_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_readable, c);
+    c->write_ev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_writable, c);
+    if (c->read_ev == NULL || c->write_ev == NULL || event_add(c->read_ev, NULL) < 0) {
+        client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void client_free(client_t *c)
+{
+    if (c->read_ev != NULL)
+        event_free(c->read_ev);
+    if (c->write_ev != NULL)
+        event_free(c->write_ev);
+    close(c->fd);
+    request_parser_free(c->parser);
+    buf_free(&c->out);
+    free(c->st.name);
+    free(c->st.lib_name);
+    free(c->st.lib_ver);
+    free(c);
+}
+
+/* --------------------------------------------- reading and dispatching */
+
+static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
+{
+    server_t *srv = c->srv;
+    c->reply.resp = c->st.resp;
+    cmd_ctx_t ctx = {
+        .argc = req->argc,
+        .argv = req->argv,
+        .argvlen = req->argvlen,
+        .reply = &c->reply,
+        .client = &c->st,
+        .server = &srv->api,
+        .keyspace = srv->ks,
+        .now_ms = now_ms,
+        .now_us = server_now_us(srv),
+    };
+    srv->current = c;
+    const command_def_t *def = command_dispatch(&ctx);
+    srv->current = NULL;
+    if (def != NULL) {
+        srv->stats.total_commands_processed++;
+        c->last_cmd = def->name;
+    }
+    c->st.last_command_ms = now_ms;
+}
+
+/* Runs every complete request buffered. Stops at a protocol error or once
+ * the client is to be closed (QUIT). */
+static void client_process(client_t *c, uint64_t now_ms)
+{
+    const config_t *cfg = c->srv->cfg;
+    request_limits_t limits = REQUEST_LIMITS_DEFAULT;
+    limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;
+    request_t req;
+    for (;;) {
+        limits.unauthenticated = !c->st.authenticated && cfg->requirepass[0] != '\0';
+        request_status_t st = request_parser_next(c->parser, &limits, &req);
+        if (st == REQUEST_NEED_MORE)
+            return;
+        if (st == REQUEST_ERROR) {
+            const char *why = request_parser_error(c->parser);
+            reply_errorf(&c->reply, "ERR %s", why);
+            log_verbose("Protocol error (%s) from client: id=%llu addr=%s", why,
+                        (unsigned long long)c->st.id, c->addr);
+            c->closing = true;
+            return;
+        }
+        client_run(c, &req, now_ms);
+        if (c->st.close_after_reply) {
+            c->closing = true;
+            return;
+        }
+    }
+}
+
+static void client_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    client_t *c = arg;
+    server_t *srv = c->srv;
+    size_t avail;
+    char *dst = request_parser_space(c->parser, REQUEST_READ_CHUNK, &avail);
+    ssize_t n = read(fd, dst, avail);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n < 0)
+            log_verbose("Reading from client: %s", strerror(errno));
+        server_close_client(srv, c);
+        return;
+    }
+    request_parser_commit(c->parser, (size_t)n);
+    srv->stats.total_net_input_bytes += (uint64_t)n;
+    srv->stats.total_reads_processed++;
+    uint64_t now_ms = server_now_ms(srv);
+    c->last_interaction_ms = now_ms;
+    client_process(c, now_ms);
+    size_t qbuf = request_parser_pending(c->parser);
+    if (!c->closing && qbuf > (size_t)srv->cfg->client_query_buffer_limit) {
+        log_warning("Closing client that reached max query buffer length: id=%llu addr=%s "
+                    "qbuf=%zu", (unsigned long long)c->st.id, c->addr, qbuf);
+        srv->stats.client_qbuf_limit_disconnections++;
+        server_close_client(srv, c);
+        return;
+    }
+    if (c->closing)
+        event_del(c->read_ev);
+    if (c->out.len > c->out_pos || c->closing)
+        server_mark_pending(srv, c);
+}
+
+/* -------------------------------------------------------------- writing */
+
+int client_flush(client_t *c, uint64_t now_ms)
+{
+    while (c->out.len > c->out_pos) {
+        ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN)
+            return -1;
+        if (n < 0)
+            break;
+        c->srv->stats.total_net_output_bytes += (uint64_t)n;
+        c->srv->stats.total_writes_processed++;
+        c->out_pos += (size_t)n;
+        c->last_interaction_ms = now_ms;
+        if (c->out.len > c->out_pos)
+            break; /* short write: the socket buffer is full */
+    }
+    if (c->out.len > c->out_pos) {
+        if (c->out_pos >= CLIENT_OUT_KEEP_BYTES) { /* drop what was sent */
+            buf_consume(&c->out, c->out_pos);
+            c->out_pos = 0;
+        }
+        if (!c->write_armed && event_add(c->write_ev, NULL) == 0)
+            c->write_armed = true;
+        return c->write_armed ? 0 : -1;
+    }
+    if (c->out.cap > CLIENT_OUT_KEEP_BYTES)
+        buf_free(&c->out);
+    else
+        buf_clear(&c->out);
+    c->out_pos = 0;
+    if (c->write_armed) {
+        event_del(c->write_ev);
+        c->write_armed = false;
+    }
+    return 1;
+}
+
+static void client_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    client_t *c = arg;
+    server_t *srv = c->srv;
+    int rc = client_flush(c, server_now_ms(srv));
+    if (rc < 0 || (rc == 1 && c->closing))
+        server_close_client(srv, c);
+}
+
+/* ------------------------------------------------------ CLIENT LIST line */
+
+void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t *out)
+{
+    if (cmd == NULL)
+        cmd = c->last_cmd ? c->last_cmd : "NULL";
+    size_t qbuf = request_parser_pending(c->parser);
+    size_t obl = c->out.len - c->out_pos;
+    buf_printf(out,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=0 "
+               "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
+               "obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
+               "resp=%d lib-name=%s lib-ver=%s\n",
+               (unsigned long long)c->st.id, c->addr, c->laddr, c->fd,
+               c->st.name ? c->st.name : "",
+               (unsigned long long)((now_ms - c->created_ms) / 1000),
+               (unsigned long long)((now_ms - c->last_interaction_ms) / 1000), qbuf, obl,
+               c->out.cap, sizeof *c + qbuf + c->out.cap, c->write_armed ? "rw" : "r",
+               cmd, c->st.resp,
+               c->st.lib_name ? c->st.lib_name : "", c->st.lib_ver ? c->st.lib_ver : "");
+}

@@ -1,0 +1,189 @@
+/* info.c - the text of INFO (see info.h). One function per section. */
+#include <config.h>
+
+#include "shell/info.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/keyspace.h"
+#include "shell/meminfo.h"
+
+#define LL(x) ((unsigned long long)(x))
+
+static void info_server(server_t *srv, buf_t *out)
+{
+    struct utsname un;
+    uname(&un);
+    uint64_t now = server_now_ms(srv);
+    uint64_t up = now > srv->start_ms ? (now - srv->start_ms) / 1000 : 0;
+    buf_printf(out,
+               "# Server\r\nredis_version:%s\r\ndynis_version:%s\r\nredis_git_sha1:00000000\r\n"
+               "redis_git_dirty:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+               "multiplexing_api:epoll\r\ngcc_version:%d.%d.%d\r\nprocess_id:%d\r\n"
+               "run_id:%s\r\ntcp_port:%d\r\nserver_time_usec:%llu\r\n"
+               "uptime_in_seconds:%llu\r\nuptime_in_days:%llu\r\nhz:%d\r\nconfigured_hz:%d\r\n"
+               "executable:\r\nconfig_file:%s\r\n",
+               INFO_REDIS_VERSION, PACKAGE_VERSION, un.sysname, un.release, un.machine,
+               (int)sizeof(void *) * 8, __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+               (int)getpid(), srv->node_id, srv->port, LL(now * 1000), LL(up), LL(up / 86400),
+               srv->cfg->hz, srv->cfg->hz, srv->cfg->config_file);
+}
+
+static void info_clients(server_t *srv, buf_t *out)
+{
+    buf_printf(out,
+               "# Clients\r\nconnected_clients:%u\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
+               "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+               srv->nclients, srv->cfg->maxclients);
+}
+
+static void human_line(buf_t *out, const char *name, uint64_t n)
+{
+    buf_printf(out, "%s:%llu\r\n%s_human:", name, LL(n), name);
+    meminfo_human(out, n);
+    buf_append_str(out, "\r\n");
+}
+
+static void info_memory(server_t *srv, buf_t *out)
+{
+    meminfo_t mi;
+    meminfo_read(&mi);
+    if (mi.allocated > srv->used_memory_peak)
+        srv->used_memory_peak = mi.allocated;
+    buf_append_str(out, "# Memory\r\n");
+    human_line(out, "used_memory", mi.allocated);
+    human_line(out, "used_memory_rss", mi.rss);
+    human_line(out, "used_memory_peak", srv->used_memory_peak);
+    buf_printf(out, "allocator_allocated:%llu\r\nallocator_active:%llu\r\n"
+                    "allocator_resident:%llu\r\n", LL(mi.allocated), LL(mi.active),
+               LL(mi.resident));
+    human_line(out, "total_system_memory", mi.total_system);
+    buf_printf(out, "rocksdb_memtables:%llu\r\nrocksdb_cache_usage:%llu\r\n",
+               LL(rocks_store_property(srv->rs, STORE_CF_DATA, "rocksdb.cur-size-all-mem-tables")),
+               LL(rocks_store_cache_bytes(srv->rs)));
+    buf_printf(out, "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
+                    "mem_fragmentation_ratio:%.2f\r\nmem_allocator:%s\r\n",
+               mi.allocated ? (double)mi.rss / (double)mi.allocated : 0.0, mi.allocator);
+}
+
+static void info_persistence(server_t *srv, buf_t *out)
+{
+    rocks_store_t *rs = srv->rs;
+    buf_printf(out,
+               "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+               "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%llu\r\n"
+               "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
+               "aof_last_write_status:ok\r\nappendfsync:%s\r\n",
+               LL(srv->start_ms / 1000), config_fsync_name(srv->cfg->appendfsync));
+    buf_printf(out,
+               "rocksdb_estimate_live_data_size:%llu\r\nrocksdb_total_sst_files_size:%llu\r\n"
+               "rocksdb_estimate_num_keys:%llu\r\nrocksdb_commits:%llu\r\n"
+               "rocksdb_expiry_filter_dropped_keys:%llu\r\n",
+               LL(rocks_store_property(rs, STORE_CF_DATA, "rocksdb.estimate-live-data-size")),
+               LL(rocks_store_property(rs, STORE_CF_DATA, "rocksdb.total-sst-files-size")),
+               LL(rocks_store_property(rs, STORE_CF_DATA, "rocksdb.estimate-num-keys")),
+               LL(rocks_store_commits(rs)), LL(rocks_store_filtered_keys(rs)));
+}
+
+static uint64_t ops_per_sec(const server_t *srv)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < SERVER_OPS_SAMPLES; i++)
+        sum += srv->ops_samples[i];
+    return sum / SERVER_OPS_SAMPLES;
+}
+
+static void info_stats(server_t *srv, buf_t *out)
+{
+    const server_stats_t *st = &srv->stats;
+    const keyspace_stats_t *ks = keyspace_stats(srv->ks);
+    buf_printf(out,
+               "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+               "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+               "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+               "expired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
+               "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+               "total_reads_processed:%llu\r\ntotal_writes_processed:%llu\r\n"
+               "client_query_buffer_limit_disconnections:%llu\r\n",
+               LL(st->total_connections_received), LL(st->total_commands_processed),
+               LL(ops_per_sec(srv)), LL(st->total_net_input_bytes),
+               LL(st->total_net_output_bytes), LL(st->rejected_connections),
+               LL(ks->expired_keys), LL(ks->keyspace_hits), LL(ks->keyspace_misses),
+               LL(st->total_reads_processed), LL(st->total_writes_processed),
+               LL(st->client_qbuf_limit_disconnections));
+}
+
+static void info_replication(server_t *srv, buf_t *out)
+{
+    buf_printf(out, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+                    "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                    "master_repl_offset:0\r\n", srv->node_id);
+}
+
+static void info_cpu(server_t *srv, buf_t *out)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    buf_printf(out, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+               (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, (long)ru.ru_utime.tv_sec,
+               (long)ru.ru_utime.tv_usec);
+}
+
+static void info_cluster(server_t *srv, buf_t *out)
+{
+    buf_append_str(out, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
+static void info_keyspace(server_t *srv, buf_t *out)
+{
+    buf_append_str(out, "# Keyspace\r\n");
+    uint64_t keys = keyspace_key_count(srv->ks);
+    if (keys > 0)
+        buf_printf(out, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", LL(keys),
+                   LL(keyspace_expire_count(srv->ks)));
+}
+
+static void info_dynamo(server_t *srv, buf_t *out)
+{
+    const config_t *cfg = srv->cfg;
+    buf_printf(out,
+               "# Dynamo\r\nnode_id:%s\r\nactor:%016llx\r\nbus_port:%d\r\nreplicas:%d\r\n"
+               "read_quorum:%d\r\n"
+               "write_quorum:%d\r\nring_epoch:0\r\nowned_slots:16384\r\nhints_pending:0\r\n"
+               "hints_delivered:0\r\nread_repairs:0\r\nae_rounds:0\r\nae_keys_exchanged:0\r\n"
+               "siblings_created:%llu\r\n",
+               srv->node_id, LL(srv->actor), cfg->bus_port ? cfg->bus_port : srv->port + 10000,
+               cfg->replicas, cfg->read_quorum,
+               cfg->write_quorum, LL(keyspace_stats(srv->ks)->siblings_created));
+}
+
+typedef struct info_section {
+    const char *name;
+    void (*write)(server_t *srv, buf_t *out);
+} info_section_t;
+
+static const info_section_t info_sections[] = {
+    {"server", info_server},   {"clients", info_clients},   {"memory", info_memory},
+    {"persistence", info_persistence}, {"stats", info_stats},
+    {"replication", info_replication}, {"cpu", info_cpu},   {"cluster", info_cluster},
+    {"keyspace", info_keyspace}, {"dynamo", info_dynamo},
+};
+
+void info_write(server_t *srv, const char *section, buf_t *out)
+{
+    bool all = section[0] == '\0' || strcasecmp(section, "default") == 0 ||
+               strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0;
+    bool first = out->len == 0; /* INFO a b: the sections of b follow those of a */
+    for (size_t i = 0; i < sizeof info_sections / sizeof info_sections[0]; i++) {
+        if (!all && strcasecmp(section, info_sections[i].name) != 0)
+            continue;
+        if (!first)
+            buf_append_str(out, "\r\n");
+        info_sections[i].write(srv, out);
+        first = false;
+    }
+}

@@ -1,0 +1,196 @@
+/* test_lifecycle.c - a real dynis-server over time and across restarts:
+ * keys with a TTL disappear on access and, without any access, by active
+ * expiry (DBSIZE drops); 1000 acknowledged writes survive kill -9 and a
+ * restart on the same directory; SIGTERM and SHUTDOWN exit with status 0
+ * and keep the data. Each test starts its own server. */
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "check_main.h"
+#include "expect.h"
+#include "procs.h"
+
+#define DURABLE_KEYS 1000
+#define EXPIRING_KEYS 50
+#define POLL_MS 50
+#define ACTIVE_EXPIRY_WAIT_MS 10000
+#define TEST_TIMEOUT_S 60
+
+static void suite_setup(void)
+{
+    procs_init();
+}
+
+static void suite_teardown(void)
+{
+    procs_cleanup();
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static proc_t *start(const char *const *extra)
+{
+    proc_t *p = proc_start(extra);
+    ck_assert_msg(p != NULL, "dynis-server did not start");
+    return p;
+}
+
+static redisContext *connect_to(proc_t *p)
+{
+    redisContext *c = proc_connect(p);
+    ck_assert_msg(c != NULL, "cannot connect to port %d", p->port);
+    return c;
+}
+
+static long long dbsize(redisContext *c)
+{
+    redisReply *r = expect_reply(c, "DBSIZE");
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+START_TEST(expired_key_disappears_on_access)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    expect_ok(c, "SET k v PX 100");
+    expect_ok(c, "SET keep v");
+    expect_str(c, "v", "GET k");
+    sleep_ms(300);
+    expect_nil(c, "GET k");
+    expect_int(c, 0, "EXISTS k");
+    expect_int(c, -2, "TTL k");
+    expect_int(c, 1, "DBSIZE");
+    redisFree(c);
+    proc_free(p);
+}
+END_TEST
+
+START_TEST(active_expiry_without_access)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    for (int i = 0; i < EXPIRING_KEYS; i++)
+        expect_ok(c, "SET exp:%d v PX 100", i);
+    expect_ok(c, "SET keep v");
+    int waited = 0;
+    while (dbsize(c) > 1 && waited < ACTIVE_EXPIRY_WAIT_MS) {
+        sleep_ms(POLL_MS);
+        waited += POLL_MS;
+    }
+    ck_assert_msg(dbsize(c) == 1, "expired keys still counted after %d ms", waited);
+    expect_str(c, "v", "GET keep");
+    redisFree(c);
+    proc_free(p);
+}
+END_TEST
+
+static void write_keys(redisContext *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        expect_ok(c, "SET durable:%d value-%d", i, i);
+}
+
+/* After a restart: n durable keys with their values, dbsize keys in all. */
+static void check_keys(proc_t *p, int n, int keys)
+{
+    redisContext *c = connect_to(p);
+    ck_assert_int_eq(dbsize(c), keys);
+    for (int i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "value-%d", i);
+        expect_str(c, want, "GET durable:%d", i);
+    }
+    redisFree(c);
+}
+
+START_TEST(kill_9_loses_no_acknowledged_write)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    write_keys(c, DURABLE_KEYS);
+    redisFree(c);
+    ck_assert_int_eq(proc_stop(p, SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
+    ck_assert_msg(proc_restart(p) == 0, "no restart after kill -9");
+    check_keys(p, DURABLE_KEYS, DURABLE_KEYS);
+    proc_free(p);
+}
+END_TEST
+
+START_TEST(sigterm_exits_cleanly)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    write_keys(c, DURABLE_KEYS);
+    expect_ok(c, "SET ttl v EX 1000");
+    redisFree(c);
+    ck_assert_int_eq(proc_stop(p, SIGTERM, PROC_STOP_TIMEOUT_MS), 0);
+    ck_assert_msg(proc_restart(p) == 0, "no restart after SIGTERM");
+    check_keys(p, DURABLE_KEYS, DURABLE_KEYS + 1);
+    c = connect_to(p);
+    redisReply *r = expect_reply(c, "TTL ttl");
+    ck_assert(r->type == REDIS_REPLY_INTEGER && r->integer > 900 && r->integer <= 1000);
+    freeReplyObject(r);
+    redisFree(c);
+    proc_free(p);
+}
+END_TEST
+
+START_TEST(shutdown_exits_cleanly)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    write_keys(c, DURABLE_KEYS);
+    redisReply *r = redisCommand(c, "SHUTDOWN");
+    /* Redis closes the connection without a reply on success. */
+    ck_assert_msg(r == NULL || r->type != REDIS_REPLY_ERROR, "SHUTDOWN: %s", r ? r->str : "");
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    ck_assert_int_eq(proc_wait_exit(p, PROC_STOP_TIMEOUT_MS), 0);
+    ck_assert_msg(proc_restart(p) == 0, "no restart after SHUTDOWN");
+    check_keys(p, DURABLE_KEYS, DURABLE_KEYS);
+    proc_free(p);
+}
+END_TEST
+
+START_TEST(flushall_survives_restart)
+{
+    proc_t *p = start(NULL);
+    redisContext *c = connect_to(p);
+    write_keys(c, 10);
+    expect_ok(c, "FLUSHALL");
+    expect_ok(c, "SET after v");
+    redisFree(c);
+    ck_assert_int_eq(proc_stop(p, SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
+    ck_assert(proc_restart(p) == 0);
+    c = connect_to(p);
+    ck_assert_int_eq(dbsize(c), 1);
+    expect_str(c, "v", "GET after");
+    redisFree(c);
+    proc_free(p);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *tc = tcase_create("lifecycle");
+    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_test(tc, expired_key_disappears_on_access);
+    tcase_add_test(tc, active_expiry_without_access);
+    tcase_add_test(tc, kill_9_loses_no_acknowledged_write);
+    tcase_add_test(tc, sigterm_exits_cleanly);
+    tcase_add_test(tc, shutdown_exits_cleanly);
+    tcase_add_test(tc, flushall_survives_restart);
+    suite_add_tcase(s, tc);
+    return s;
+}

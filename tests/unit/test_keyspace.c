@@ -1,0 +1,554 @@
+/* test_keyspace.c - Check suite for src/core/keyspace.c over the in-memory
+ * store: exact counts, lazy and active reclaiming, SCAN and KEYS, FLUSHALL,
+ * siblings and statistics; src/util/glob.c, which SCAN MATCH uses; and the
+ * RESP replies of the handlers in src/proto/cmd_keys.c where they go beyond
+ * Redis (siblings, DYN.*, storage errors). Redis-compatible replies are
+ * compared with redis-server by the compatibility tests. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "core/keyspace.h"
+#include "core/mem_store.h"
+#include "core/slot.h"
+#include "proto/cmd_keys.h"
+#include "util/glob.h"
+
+#define NOW UINT64_C(1700000000000)
+#define ACTOR 3
+/* The most arguments a test command has, and the most keys a test makes. */
+#define ARGS_MAX 8
+#define KEYS_MAX 1000
+
+typedef struct fixture {
+    mem_store_t *ms;
+    store_t store;
+    keyspace_t *ks;
+    const strop_result_t *res;
+    int rc;
+} fixture_t;
+
+static fixture_t f;
+
+static void setup(void)
+{
+    f.ms = mem_store_new();
+    f.store = mem_store_as_store(f.ms);
+    f.ks = keyspace_new(&f.store, ACTOR);
+    ck_assert_int_eq(keyspace_load_counts(f.ks), 0);
+}
+
+static void teardown(void)
+{
+    keyspace_free(f.ks);
+    mem_store_free(f.ms);
+}
+
+static enum strop_kind kind_of(const char *name)
+{
+    static const struct { const char *name; enum strop_kind kind; } kinds[] = {
+        {"get", STROP_GET},     {"set", STROP_SET},         {"del", STROP_DEL},
+        {"expire", STROP_EXPIRE}, {"pexpire", STROP_EXPIRE}, {"exists", STROP_EXISTS},
+        {"ttl", STROP_TTL},     {"dyn.put", STROP_DYN_PUT}, {"dyn.del", STROP_DYN_DEL},
+        {"getdel", STROP_GETDEL}, {"persist", STROP_PERSIST}, {"append", STROP_APPEND},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].name, name))
+            return kinds[i].kind;
+    ck_abort_msg("unknown command %s", name);
+    return STROP_GET;
+}
+
+/* Parses argv (it must parse) and runs it on argv[1] at now. */
+static void run_at(uint64_t now, const char **argv)
+{
+    size_t lens[ARGS_MAX];
+    int argc = 0;
+    while (argv[argc]) {
+        ck_assert_int_lt(argc, ARGS_MAX);
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    strop_op_t op;
+    buf_t err = BUF_INIT;
+    ck_assert_int_eq(strop_parse(&op, kind_of(argv[0]), argc, argv, lens, now, &err), 0);
+    f.rc = keyspace_run(f.ks, argv[1], lens[1], &op, now, &f.res);
+    strop_op_free(&op);
+    buf_free(&err);
+}
+
+#define RUN_AT(now, ...) run_at((now), (const char *[]){__VA_ARGS__, NULL})
+#define RUN(...) RUN_AT(NOW, __VA_ARGS__)
+
+static void expect_counts(uint64_t keys, uint64_t expires)
+{
+    ck_assert_uint_eq(keyspace_key_count(f.ks), keys);
+    ck_assert_uint_eq(keyspace_expire_count(f.ks), expires);
+}
+
+/* A second keyspace over the same store counts exactly what f.ks counts. */
+static void expect_counts_reload(void)
+{
+    keyspace_t *other = keyspace_new(&f.store, ACTOR);
+    ck_assert_int_eq(keyspace_load_counts(other), 0);
+    ck_assert_uint_eq(keyspace_key_count(other), keyspace_key_count(f.ks));
+    ck_assert_uint_eq(keyspace_expire_count(other), keyspace_expire_count(f.ks));
+    keyspace_free(other);
+}
+
+static uint32_t live_at(uint64_t now)
+{
+    return f.res->reply == STROP_REPLY_VALUES ? versions_live_count(f.res->values, now) : 0;
+}
+
+static void key_name(char *out, size_t size, int i)
+{
+    snprintf(out, size, "key:%d", i);
+}
+
+START_TEST(counts_follow_every_change)
+{
+    RUN("set", "a", "1");
+    RUN("set", "b", "2", "ex", "10");
+    RUN("set", "c", "3");
+    expect_counts(3, 1);
+    RUN("set", "a", "1", "px", "500");
+    expect_counts(3, 2);
+    RUN("persist", "b");
+    expect_counts(3, 1);
+    RUN("del", "c");
+    ck_assert_int_eq(f.res->integer, 1);
+    expect_counts(2, 1);
+    expect_counts_reload();
+    RUN("del", "c");
+    ck_assert_int_eq(f.res->integer, 0);
+    RUN("set", "c", "3");
+    expect_counts(3, 1);
+    RUN("getdel", "c");
+    expect_counts(2, 1);
+    RUN("append", "d", "x");
+    expect_counts(3, 1);
+    RUN("expire", "d", "-1");
+    expect_counts(2, 1);
+    expect_counts_reload();
+}
+END_TEST
+
+START_TEST(lazy_expiry_on_access)
+{
+    RUN("set", "k", "v", "px", "100");
+    expect_counts(1, 1);
+    RUN_AT(NOW + 99, "get", "k");
+    ck_assert_uint_eq(live_at(NOW + 99), 1);
+    RUN_AT(NOW + 100, "get", "k");
+    ck_assert_int_eq(f.res->reply, STROP_REPLY_NIL);
+    expect_counts(0, 0);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 1);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_hits, 1);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_misses, 1);
+    keyspace_reset_stats(f.ks);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_hits, 0);
+}
+END_TEST
+
+START_TEST(expire_cycle_is_bounded)
+{
+    char name[32];
+    for (int i = 0; i < 50; i++) {
+        key_name(name, sizeof name, i);
+        RUN("set", name, "v", "px", i < 30 ? "100" : "100000");
+    }
+    expect_counts(50, 50);
+    int total = 0;
+    for (int round = 0; round < 20 && total < 30; round++) {
+        int n = keyspace_expire_cycle(f.ks, NOW + 200, 10);
+        ck_assert_int_ge(n, 0);
+        ck_assert_int_le(n, 10);
+        total += n;
+    }
+    ck_assert_int_eq(total, 30);
+    expect_counts(20, 20);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 20);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 30);
+    for (int round = 0; round < 10; round++)
+        ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + 200, 7), 0);
+    expect_counts_reload();
+}
+END_TEST
+
+START_TEST(tombstones_kept_for_the_grace_period)
+{
+    RUN("set", "k", "v");
+    RUN("del", "k");
+    expect_counts(0, 0);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 1);
+    const versions_t *vs;
+    ck_assert_int_eq(keyspace_read(f.ks, "k", 1, NOW + 1000, &vs), 0);
+    ck_assert(vs->len == 1 && vs->items[0].tombstone);
+    ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + KEYSPACE_TOMBSTONE_GRACE_MS - 1, 100), 0);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 1);
+    ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + KEYSPACE_TOMBSTONE_GRACE_MS, 100), 1);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 0); /* a delete, not an expiry */
+    expect_counts(0, 0);
+}
+END_TEST
+
+/* How often SCAN or KEYS returned each key:N. */
+typedef struct seen {
+    int times[KEYS_MAX];
+    int other; /* keys not of the form key:N */
+} seen_t;
+
+static void seen_fn(void *arg, const void *key, size_t len)
+{
+    seen_t *s = arg;
+    char text[32];
+    int i;
+    if (len >= sizeof text) {
+        s->other++;
+        return;
+    }
+    memcpy(text, key, len);
+    text[len] = 0;
+    if (sscanf(text, "key:%d", &i) == 1 && i >= 0 && i < KEYS_MAX)
+        s->times[i]++;
+    else
+        s->other++;
+}
+
+static void make_keys(int n)
+{
+    char name[32];
+    for (int i = 0; i < n; i++) {
+        key_name(name, sizeof name, i);
+        RUN("set", name, "v");
+    }
+}
+
+/* Runs a whole SCAN of step count into s, deleting key:(step * 3) before
+ * each step, and returns the number of steps. */
+static int scan_all(seen_t *s, uint32_t count, const char *pattern, bool deletes)
+{
+    uint64_t cursor = 0;
+    int steps = 0;
+    do {
+        if (deletes) {
+            char name[32];
+            key_name(name, sizeof name, steps * 3);
+            RUN("del", name);
+        }
+        ck_assert_int_eq(keyspace_scan(f.ks, cursor, NOW, pattern, pattern ? strlen(pattern) : 0,
+                                       count, seen_fn, s, &cursor),
+                         0);
+        ck_assert_int_lt(++steps, 10 * KEYS_MAX);
+    } while (cursor != 0);
+    return steps;
+}
+
+START_TEST(scan_returns_every_key_once)
+{
+    make_keys(200);
+    static seen_t s;
+    memset(&s, 0, sizeof s);
+    int steps = scan_all(&s, 7, NULL, true);
+    ck_assert_int_ge(steps, 200 / 7);
+    for (int i = 0; i < 200; i++) {
+        bool deleted = i % 3 == 0 && i / 3 < steps;
+        if (deleted)
+            ck_assert_int_le(s.times[i], 1);
+        else
+            ck_assert_msg(s.times[i] == 1, "key:%d seen %d times", i, s.times[i]);
+    }
+    ck_assert_int_eq(s.other, 0);
+}
+END_TEST
+
+START_TEST(scan_match_and_cursor_format)
+{
+    make_keys(100);
+    RUN("set", "other", "v");
+    RUN("set", "gone", "v", "px", "10");
+    static seen_t s;
+    memset(&s, 0, sizeof s);
+    scan_all(&s, 1000, "key:1?", false);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(s.times[i], i >= 10 && i < 20);
+    ck_assert_int_eq(s.other, 0);
+    memset(&s, 0, sizeof s);
+    uint64_t next;
+    ck_assert_int_eq(keyspace_scan(f.ks, 0, NOW + 10, "*", 1, 5, seen_fn, &s, &next), 0);
+    ck_assert_uint_ne(next, 0);
+    ck_assert_uint_lt(next, UINT64_C(1) << 63); /* clients parse it as a signed decimal */
+    memset(&s, 0, sizeof s);
+    scan_all(&s, 10, NULL, false);
+    ck_assert_int_eq(s.other, 2);
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(keyspace_keys(f.ks, NOW + 10, "*", 1, seen_fn, &s), 0);
+    ck_assert_int_eq(s.other, 1); /* "gone" expired */
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(keyspace_keys(f.ks, NOW, "key:[5-6]", 9, seen_fn, &s), 0);
+    ck_assert(s.times[5] == 1 && s.times[6] == 1 && s.other == 0);
+}
+END_TEST
+
+START_TEST(scan_forgotten_cursor_restarts_its_slot)
+{
+    make_keys(300);
+    uint64_t first;
+    static seen_t s;
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(keyspace_scan(f.ks, 0, NOW, NULL, 0, 50, seen_fn, &s, &first), 0);
+    uint64_t other;
+    for (int i = 0; i < KEYSPACE_SCAN_CURSORS_MAX + 1; i++)
+        ck_assert_int_eq(keyspace_scan(f.ks, 0, NOW, NULL, 0, 1, seen_fn, &s, &other), 0);
+    memset(&s, 0, sizeof s);
+    uint64_t cursor = first;
+    for (int steps = 0; cursor != 0 && steps < KEYS_MAX; steps++)
+        ck_assert_int_eq(keyspace_scan(f.ks, cursor, NOW, NULL, 0, 50, seen_fn, &s, &cursor), 0);
+    ck_assert_uint_eq(cursor, 0);
+    /* Every key at or after the first cursor's slot is seen at least once. */
+    uint16_t resume_slot = (uint16_t)(first & (SLOT_COUNT - 1));
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        key_name(name, sizeof name, i);
+        if (slot_of_key(name, strlen(name)) >= resume_slot)
+            ck_assert_int_ge(s.times[i], 1);
+    }
+}
+END_TEST
+
+START_TEST(flushall_empties_everything)
+{
+    make_keys(20);
+    RUN("set", "t", "v", "ex", "5");
+    expect_counts(21, 1);
+    ck_assert_int_eq(keyspace_flush(f.ks), 0);
+    expect_counts(0, 0);
+    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
+    RUN("get", "t");
+    ck_assert_int_eq(f.res->reply, STROP_REPLY_NIL);
+    RUN("set", "t", "v");
+    expect_counts(1, 0);
+    expect_counts_reload();
+}
+END_TEST
+
+START_TEST(siblings_from_one_context)
+{
+    RUN("set", "k", "v");
+    const versions_t *vs;
+    ck_assert_int_eq(keyspace_read(f.ks, "k", 1, NOW, &vs), 0);
+    vclock_t vc = VCLOCK_INIT;
+    versions_context(vs, &vc);
+    buf_t ctx = BUF_INIT;
+    vclock_context_encode(&vc, &ctx);
+    buf_append_byte(&ctx, 0);
+    RUN("dyn.put", "k", ctx.data, "a");
+    RUN("dyn.put", "k", ctx.data, "b");
+    ck_assert_uint_eq(keyspace_stats(f.ks)->siblings_created, 1);
+    RUN("get", "k");
+    ck_assert_uint_eq(live_at(NOW), 2);
+    expect_counts(1, 0);
+    RUN("append", "k", "x");
+    ck_assert_int_eq(f.res->reply, STROP_REPLY_CONFLICT);
+    RUN("set", "k", "c");
+    RUN("get", "k");
+    ck_assert_uint_eq(live_at(NOW), 1);
+    expect_counts(1, 0);
+    vclock_free(&vc);
+    buf_free(&ctx);
+}
+END_TEST
+
+START_TEST(too_many_siblings_refused)
+{
+    for (int i = 0; i < VERSIONS_SIBLINGS_MAX; i++) {
+        RUN("dyn.put", "k", "", "v");
+        ck_assert_int_eq(f.rc, 0);
+    }
+    RUN("dyn.put", "k", "", "v");
+    ck_assert_int_eq(f.rc, KEYSPACE_ETOOMANY);
+    RUN("get", "k");
+    ck_assert_uint_eq(live_at(NOW), VERSIONS_SIBLINGS_MAX);
+    RUN("set", "k", "one");
+    ck_assert_int_eq(f.rc, 0);
+    RUN("get", "k");
+    ck_assert_uint_eq(live_at(NOW), 1);
+}
+END_TEST
+
+START_TEST(store_failures_are_reported)
+{
+    RUN("set", "k", "v");
+    mem_store_fail_next(f.ms, 1);
+    RUN("get", "k");
+    ck_assert_int_eq(f.rc, KEYSPACE_EIO);
+    mem_store_fail_next(f.ms, 2);
+    RUN("set", "x", "v");
+    ck_assert_int_eq(f.rc, KEYSPACE_EIO);
+    mem_store_fail_next(f.ms, 0);
+    expect_counts(1, 0);
+    ck_assert_int_eq(store_put(&f.store, STORE_CF_DATA, "\0\0bad", 5, "\xff\xff", 2), 0);
+    ck_assert_int_eq(keyspace_load_counts(f.ks), KEYSPACE_ECORRUPT);
+    expect_counts(1, 0);
+}
+END_TEST
+
+START_TEST(glob_matches_like_redis)
+{
+    static const struct { const char *pattern, *str; bool match; } cases[] = {
+        {"*", "", false},         {"*", "abc", true},        {"a*", "abc", true},
+        {"a*c", "abc", true},     {"a*d", "abc", false},     {"?", "a", true},
+        {"?", "", false},         {"a?c", "abc", true},      {"[abc]", "b", true},
+        {"[^abc]", "b", false},   {"[^abc]", "d", true},     {"[a-c]x", "bx", true},
+        {"[c-a]x", "bx", true},   {"[a-c]", "d", false},     {"\\*", "*", true},
+        {"\\*", "a", false},      {"[\\]]", "]", true},      {"h[ae]llo", "hello", true},
+        {"h[ae]llo", "hillo", false}, {"[abc", "b", true},   {"[abc", "[", false},
+        {"***a", "bba", true},    {"a**", "a", true},        {"abc", "ABC", false},
+        {"*.txt", "x.txt", true}, {"*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(glob_match(cases[i].pattern, strlen(cases[i].pattern), cases[i].str,
+                                 strlen(cases[i].str), false) == cases[i].match,
+                      "%s vs %s", cases[i].pattern, cases[i].str);
+    ck_assert(glob_match("ABC", 3, "abc", 3, true));
+    ck_assert(glob_match("[A-C]", 5, "b", 1, true));
+    ck_assert(glob_match("a\0b", 3, "a\0b", 3, false));
+    ck_assert(!glob_match("a\0b", 3, "a\0c", 3, false));
+}
+END_TEST
+
+/* ---- handlers ---- */
+
+/* Runs a handler on the words of line (split at spaces) and returns its RESP2
+ * reply with CR LF shown as "|", in out. */
+static const char *handle(command_handler_fn fn, const char *line, buf_t *out)
+{
+    static char words[256];
+    const char *argv[ARGS_MAX];
+    size_t lens[ARGS_MAX];
+    int argc = 0;
+    ck_assert_uint_lt(strlen(line), sizeof words);
+    strcpy(words, line);
+    for (char *p = strtok(words, " "); p; p = strtok(NULL, " ")) {
+        ck_assert_int_lt(argc, ARGS_MAX);
+        argv[argc] = strcmp(p, "''") ? p : "";
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    buf_t raw = BUF_INIT;
+    reply_t r = {&raw, 2};
+    cmd_ctx_t ctx = {.argc = argc, .argv = argv, .argvlen = lens, .reply = &r,
+                     .keyspace = f.ks, .now_ms = NOW};
+    fn(&ctx);
+    buf_clear(out);
+    for (size_t i = 0; i < raw.len; i++)
+        if (raw.data[i] != '\r')
+            buf_append_byte(out, raw.data[i] == '\n' ? '|' : (uint8_t)raw.data[i]);
+    buf_append_byte(out, 0);
+    buf_free(&raw);
+    return out->data;
+}
+
+/* The context DYN.GET k replies, into ctx (NUL-terminated). */
+static void dyn_context(buf_t *ctx)
+{
+    buf_t out = BUF_INIT;
+    const char *text = handle(cmd_dyn_get, "dyn.get k", &out);
+    const char *start = strchr(strchr(text, '$'), '|') + 1;
+    buf_clear(ctx);
+    buf_append(ctx, start, (size_t)(strchr(start, '|') - start));
+    buf_append_byte(ctx, 0);
+    buf_free(&out);
+}
+
+START_TEST(handlers_reply_siblings)
+{
+    buf_t out = BUF_INIT, ctx = BUF_INIT;
+    char line[128];
+    ck_assert_str_eq(handle(cmd_dyn_get, "dyn.get k", &out), "*1|$0||");
+    ck_assert_str_eq(handle(cmd_set, "set k v", &out), "+OK|");
+    dyn_context(&ctx);
+    snprintf(line, sizeof line, "dyn.put k %s a", ctx.data);
+    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
+    snprintf(line, sizeof line, "dyn.put k %s b", ctx.data);
+    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
+    ck_assert_str_eq(handle(cmd_get, "get k", &out), "*2|$1|a|$1|b|");
+    ck_assert_str_eq(handle(cmd_mget, "mget k nokey", &out), "*2|*2|$1|a|$1|b|$-1|");
+    ck_assert_str_eq(handle(cmd_strlen, "strlen k", &out),
+                     "-CONFLICT key has 2 siblings; resolve with DYN.GET and DYN.PUT|");
+    snprintf(line, sizeof line, "dyn.del k %s", ctx.data);
+    ck_assert_str_eq(handle(cmd_dyn_del, line, &out), ":0|"); /* covers neither sibling */
+    dyn_context(&ctx);
+    snprintf(line, sizeof line, "dyn.put k %s ab", ctx.data);
+    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
+    ck_assert_str_eq(handle(cmd_get, "get k", &out), "$2|ab|");
+    dyn_context(&ctx);
+    snprintf(line, sizeof line, "dyn.del k %s", ctx.data);
+    ck_assert_str_eq(handle(cmd_dyn_del, line, &out), ":1|");
+    ck_assert_str_eq(handle(cmd_get, "get k", &out), "$-1|");
+    ck_assert_str_eq(handle(cmd_dbsize, "dbsize", &out), ":0|");
+    ck_assert_str_eq(handle(cmd_dyn_put, "dyn.put k %%% v", &out), "-ERR invalid context|");
+    ck_assert_str_eq(handle(cmd_dyn_del, "dyn.del k A", &out), "-ERR invalid context|");
+    buf_free(&out);
+    buf_free(&ctx);
+}
+END_TEST
+
+START_TEST(handlers_reply_keyspace_commands)
+{
+    buf_t out = BUF_INIT;
+    ck_assert_str_eq(handle(cmd_mset, "mset a 1 b 2", &out), "+OK|");
+    ck_assert_str_eq(handle(cmd_mset, "mset a 1 b", &out),
+                     "-ERR wrong number of arguments for 'mset' command|");
+    ck_assert_str_eq(handle(cmd_exists, "exists a a b c", &out), ":3|");
+    ck_assert_str_eq(handle(cmd_keys, "keys a", &out), "*1|$1|a|");
+    ck_assert_str_eq(handle(cmd_scan, "scan 0 match b", &out), "*2|$1|0|*1|$1|b|");
+    ck_assert_str_eq(handle(cmd_scan, "scan 0 type hash", &out), "*2|$1|0|*0|");
+    ck_assert_str_eq(handle(cmd_scan, "scan x", &out), "-ERR invalid cursor|");
+    ck_assert_str_eq(handle(cmd_scan, "scan 0 count 0", &out), "-ERR syntax error|");
+    ck_assert_str_eq(handle(cmd_type, "type a", &out), "+string|");
+    ck_assert_str_eq(handle(cmd_flushall, "flushall now", &out), "-ERR syntax error|");
+    ck_assert_str_eq(handle(cmd_dbsize, "dbsize", &out), ":2|");
+    ck_assert_str_eq(handle(cmd_flushdb, "flushdb async", &out), "+OK|");
+    ck_assert_str_eq(handle(cmd_del, "del a b", &out), ":0|");
+    mem_store_fail_next(f.ms, 1);
+    ck_assert_str_eq(handle(cmd_get, "get a", &out), "-ERR storage error|");
+    mem_store_fail_next(f.ms, 1);
+    ck_assert_str_eq(handle(cmd_mget, "mget a", &out), "-ERR storage error|");
+    for (int i = 0; i < VERSIONS_SIBLINGS_MAX; i++)
+        handle(cmd_dyn_put, "dyn.put k '' v", &out);
+    ck_assert_str_eq(handle(cmd_dyn_put, "dyn.put k '' v", &out),
+                     "-CONFLICT key has too many siblings (max 64); resolve with DYN.GET and "
+                     "DYN.PUT|");
+    buf_free(&out);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("keyspace");
+    TCase *tc = tcase_create("keyspace");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, counts_follow_every_change);
+    tcase_add_test(tc, lazy_expiry_on_access);
+    tcase_add_test(tc, expire_cycle_is_bounded);
+    tcase_add_test(tc, tombstones_kept_for_the_grace_period);
+    tcase_add_test(tc, scan_returns_every_key_once);
+    tcase_add_test(tc, scan_match_and_cursor_format);
+    tcase_add_test(tc, scan_forgotten_cursor_restarts_its_slot);
+    tcase_add_test(tc, flushall_empties_everything);
+    tcase_add_test(tc, siblings_from_one_context);
+    tcase_add_test(tc, too_many_siblings_refused);
+    tcase_add_test(tc, store_failures_are_reported);
+    tcase_add_test(tc, glob_matches_like_redis);
+    suite_add_tcase(s, tc);
+    TCase *th = tcase_create("handlers");
+    tcase_add_checked_fixture(th, setup, teardown);
+    tcase_add_test(th, handlers_reply_siblings);
+    tcase_add_test(th, handlers_reply_keyspace_commands);
+    suite_add_tcase(s, th);
+    return s;
+}
