@@ -99,7 +99,7 @@ def expand(token):
 
 
 MODES = ("exact", "sort", "shape", "approx", "scan", "raw", "alive", "closed",
-         "reconnect", "sleep", "any", "hello")
+         "reconnect", "sleep", "any", "hello", "fields")
 # HELLO fields that name the server, not the protocol: not compared.
 HELLO_OWN_FIELDS = (b"server", b"version", b"id", b"mode")
 
@@ -245,6 +245,10 @@ def run_step(state, step):
             return b"sorted: " + b" ".join(repr(v).encode() for v in sorted(value, key=repr))
     elif mode == "shape":
         return shape(harness.parse(reply)).encode()
+    elif mode == "fields":
+        value = harness.parse(reply)
+        if isinstance(value, bytes) and value:
+            return b" ".join(w.split(b"=")[0] for w in value.splitlines()[0].split())
     elif mode == "hello":
         return hello_fields(reply)
     elif mode == "any":
@@ -327,16 +331,16 @@ def compare(name, steps, ref, got, exceptions, self_mode):
     for i in range(max(len(ref), len(got))):
         r = ref[i] if i < len(ref) else b"<no step: connection closed>"
         g = got[i] if i < len(got) else b"<no step: connection closed>"
-        key = (name, i + 1)
+        key, label = (name, i + 1), "redis"
         if key in exceptions:
             expected = exceptions[key]
             if expected is None or self_mode:
                 continue
-            r = expected
+            r, label = expected, "want (exceptions.txt)"
         if not same(r, g):
             cmd = steps[i].text if i < len(steps) else "?"
-            diffs.append("  step %d: %s\n    redis: %s\n    dynis: %s" % (
-                i + 1, cmd[:SHOW_BYTES_MAX], show(r), show(g)))
+            diffs.append("  step %d: %s\n    %s: %s\n    dynis: %s" % (
+                i + 1, cmd[:SHOW_BYTES_MAX], label, show(r), show(g)))
     return diffs
 
 

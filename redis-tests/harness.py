@@ -27,6 +27,9 @@ READ_CHUNK = 65536
 # Both servers get the same bulk limit so the "invalid bulk length" cases
 # compare; 2 MiB leaves room for the 1 MiB values.
 PROTO_MAX_BULK_LEN = 2 * 1024 * 1024
+BUS_OFFSET = 10000
+PORT_MAX = 65535
+FREE_PORT_ATTEMPTS_MAX = 100
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))
@@ -45,10 +48,21 @@ def dynis_server_path():
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that the OS says is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that the OS says is free right now, with
+    port + BUS_OFFSET (the server's default bus port) free too."""
+    for _ in range(FREE_PORT_ATTEMPTS_MAX):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port + BUS_OFFSET > PORT_MAX:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as bus:
+                try:
+                    bus.bind(("127.0.0.1", port + BUS_OFFSET))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
 
 
 class Server:

@@ -61,7 +61,7 @@ target_start() {
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/dynis-rt.XXXXXX")
   trap target_stop EXIT
   trap 'exit 1' INT TERM
-  PORT=$("$top_srcdir/utils/free_port")
+  PORT=$("$top_srcdir/utils/free_port" --bus)
   if [ "${1:-}" = --self ]; then
     skip_without redis-server
     redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \

@@ -96,6 +96,9 @@ def run_connection(r, t):
 
 def main():
     global redis
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        return 0
     self_mode = "--self" in sys.argv[1:]
     try:
         import redis

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "util/hash.h"
 
 /* ---- operations ---------------------------------------------------------- */
 
@@ -327,8 +328,7 @@ bool coord_req_all_answered(const coord_req_t *req)
 
 void coord_table_init(coord_table_t *t)
 {
-    t->reqs = NULL;
-    t->len = t->cap = 0;
+    memset(t, 0, sizeof *t);
     t->next_id = 1;
 }
 
@@ -348,45 +348,109 @@ void coord_table_free(coord_table_t *t)
     for (uint32_t i = 0; i < t->len; i++)
         coord_req_free(t->reqs[i]);
     free(t->reqs);
+    free(t->index);
     coord_table_init(t);
+}
+
+static uint32_t coord_index_home(const coord_table_t *t, uint64_t id)
+{
+    return (uint32_t)hash64_mix(id) & (t->index_cap - 1);
+}
+
+/* The index slot holding id, or UINT32_MAX. */
+static uint32_t coord_index_find(const coord_table_t *t, uint64_t id)
+{
+    if (t->index_cap == 0)
+        return UINT32_MAX;
+    for (uint32_t i = coord_index_home(t, id), n = 0; n < t->index_cap; n++) {
+        uint32_t v = t->index[i];
+        if (v == 0)
+            return UINT32_MAX;
+        if (t->reqs[v - 1]->req_id == id)
+            return i;
+        i = (i + 1) & (t->index_cap - 1);
+    }
+    return UINT32_MAX;
+}
+
+static void coord_index_put(coord_table_t *t, uint32_t pos)
+{
+    uint32_t i = coord_index_home(t, t->reqs[pos]->req_id);
+    while (t->index[i] != 0)
+        i = (i + 1) & (t->index_cap - 1);
+    t->index[i] = pos + 1;
+}
+
+/* Empties slot i, shifting later entries of its cluster back (linear
+ * probing's deletion without tombstones). */
+static void coord_index_delete(coord_table_t *t, uint32_t i)
+{
+    uint32_t mask = t->index_cap - 1;
+    t->index[i] = 0;
+    for (uint32_t j = (i + 1) & mask; t->index[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = coord_index_home(t, t->reqs[t->index[j] - 1]->req_id);
+        /* Move j back to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            t->index[i] = t->index[j];
+            t->index[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static void coord_table_grow(coord_table_t *t)
+{
+    t->cap = t->cap ? t->cap * 2 : 16;
+    t->reqs = xrealloc(t->reqs, t->cap * sizeof *t->reqs);
+    free(t->index);
+    t->index_cap = 2 * t->cap;
+    t->index = xcalloc(t->index_cap, sizeof *t->index);
+    for (uint32_t pos = 0; pos < t->len; pos++)
+        coord_index_put(t, pos);
 }
 
 coord_req_t *coord_table_add(coord_table_t *t, enum coord_req_kind kind)
 {
     if (t->len >= COORD_PENDING_MAX)
         return NULL;
-    if (t->len == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 16;
-        t->reqs = xrealloc(t->reqs, t->cap * sizeof *t->reqs);
-    }
+    if (t->len == t->cap)
+        coord_table_grow(t);
     coord_req_t *req = xcalloc(1, sizeof *req);
     req->req_id = t->next_id++;
+    if (t->next_id == 0)
+        t->next_id = 1; /* 0 means "no reply expected" on the bus */
     req->kind = kind;
     coord_op_zero(&req->op);
     versions_init(&req->merged);
     coord_reply_init(&req->reply);
+    req->pos = t->len;
     t->reqs[t->len++] = req;
+    coord_index_put(t, req->pos);
     return req;
 }
 
 coord_req_t *coord_table_find(const coord_table_t *t, uint64_t req_id)
 {
-    for (uint32_t i = 0; i < t->len; i++) {
-        if (t->reqs[i]->req_id == req_id)
-            return t->reqs[i];
-    }
-    return NULL;
+    uint32_t i = coord_index_find(t, req_id);
+    return i == UINT32_MAX ? NULL : t->reqs[t->index[i] - 1];
 }
 
 void coord_table_remove(coord_table_t *t, coord_req_t *req)
 {
-    for (uint32_t i = 0; i < t->len; i++) {
-        if (t->reqs[i] == req) {
-            t->reqs[i] = t->reqs[--t->len];
-            coord_req_free(req);
-            return;
-        }
+    uint32_t i = coord_index_find(t, req->req_id);
+    if (i == UINT32_MAX || t->reqs[req->pos] != req)
+        return;
+    coord_index_delete(t, i);
+    uint32_t last = --t->len;
+    if (req->pos != last) {
+        /* The last request moves into the hole: repoint its index slot. */
+        coord_req_t *moved = t->reqs[last];
+        t->index[coord_index_find(t, moved->req_id)] = req->pos + 1;
+        moved->pos = req->pos;
+        t->reqs[req->pos] = moved;
     }
+    coord_req_free(req);
 }
 
 uint64_t coord_table_next_deadline(const coord_table_t *t)

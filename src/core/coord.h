@@ -155,6 +155,7 @@ typedef struct coord_req {
     uint64_t linger_ms;    /* GET: keep collecting late replies until then */
     versions_t merged;     /* GET: merge of the replies so far */
     coord_reply_t reply;   /* PUT: the answer to give once W acks are in */
+    uint32_t pos;          /* its position in the table's array */
     buf_t data_key;        /* HANDOFF: the key handed off */
     uint64_t sent_hash;    /* HANDOFF: hash of the versions sent */
 } coord_req_t;
@@ -180,10 +181,13 @@ bool coord_get_stale(const coord_req_t *req, int idx);
 /* True when every target has answered. */
 bool coord_req_all_answered(const coord_req_t *req);
 
-/* The requests in flight of one node, by request id. */
+/* The requests in flight of one node, by request id: a dense array (for
+ * scans) and an open-addressing index from id to position (for lookups). */
 typedef struct coord_table {
     coord_req_t **reqs; /* owned; unordered */
     uint32_t len, cap;
+    uint32_t *index;    /* slot -> position + 1 (0: empty); index_cap slots */
+    uint32_t index_cap; /* a power of two, at least twice cap */
     uint64_t next_id;
 } coord_table_t;
 

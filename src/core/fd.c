@@ -4,6 +4,7 @@
  * buffer of its last `window` inter-arrival times and their running sum. */
 #include "core/fd.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ typedef struct fd_peer {
     uint32_t count;                     /* samples held, <= window */
     uint32_t next;                      /* slot the next sample goes to */
 } fd_peer_t;
+
+_Static_assert(offsetof(fd_peer_t, id) == 0, "ring_id_search needs the id first");
 
 struct fd {
     fd_config_t cfg;
@@ -57,21 +60,7 @@ void fd_free(fd_t *fd)
 /* The position of peer, or where it would be inserted (*found false). */
 static size_t fd_search(const fd_t *fd, const char *peer, bool *found)
 {
-    size_t lo = 0, hi = fd->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strncmp(fd->peers[mid].id, peer, RING_NODE_ID_LEN + 1);
-        if (cmp == 0) {
-            *found = true;
-            return mid;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return ring_id_search(fd->peers, fd->len, sizeof *fd->peers, peer, found);
 }
 
 static const fd_peer_t *fd_find(const fd_t *fd, const char *peer)

@@ -5,6 +5,7 @@
  * encoding, then target choice and ring members. */
 #include "core/member.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,22 +48,10 @@ static bool member_valid(const member_t *m)
 /* The position of id, or where it would be inserted (*found false). */
 static size_t member_search(const member_view_t *view, const char *id, bool *found)
 {
-    size_t lo = 0, hi = view->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strncmp(view->entries[mid].id, id, RING_NODE_ID_LEN + 1);
-        if (cmp == 0) {
-            *found = true;
-            return mid;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return ring_id_search(view->entries, view->len, sizeof *view->entries, id, found);
 }
+
+_Static_assert(offsetof(member_t, id) == 0, "ring_id_search needs the id first");
 
 member_view_t *member_view_new(const member_t *self, const fd_config_t *fd_cfg, uint64_t now_ms)
 {

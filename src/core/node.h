@@ -39,7 +39,6 @@
 #include "core/ring.h"
 #include "core/store.h"
 
-#define NODE_OUTBOX_MAX 1000000  /* effects between two drains (asserted) */
 #define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per tick */
 
 /* Test-only fault injection: each value breaks one mechanism on purpose so

@@ -10,10 +10,14 @@
 
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/hex.h"
 
 #define RING_ENCODING_VERSION 1
 #define RING_CACHE_DEPTH RING_RANGE_NODES_MAX /* cached prefix of each walk */
 #define RING_HASH_SEED 0x72696e67ULL          /* "ring" */
+
+_Static_assert(SLOT_COUNT % RING_CHUNK_SLOTS == 0, "chunks tile the slots");
+_Static_assert(RING_CHUNK_COUNT >= 2 * RING_NODES_MAX, "half the mean weight owns a chunk");
 
 /* The per-slot walk cache. len[s] == 0 means slot s is not computed yet. */
 typedef struct ring_cache {
@@ -150,14 +154,26 @@ int ring_node_index(const ring_t *ring, const char *id)
 
 bool ring_node_id_valid(const char *id, size_t len)
 {
-    if (len != RING_NODE_ID_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = id[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            return false;
+    return len == RING_NODE_ID_LEN && hex_is_lower(id, len);
+}
+
+size_t ring_id_search(const void *base, size_t count, size_t size, const char *id, bool *found)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strncmp((const char *)base + mid * size, id, RING_NODE_ID_LEN + 1);
+        if (cmp == 0) {
+            *found = true;
+            return mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return true;
+    *found = false;
+    return lo;
 }
 
 static bool ring_zone_valid(const char *zone, size_t len)
@@ -174,9 +190,10 @@ static bool ring_member_valid(const ring_node_t *m)
 
 /* ----------------------------------------------------------------- claim */
 
-/* Largest-remainder shares of SLOT_COUNT by weight; ties go to the lower
+/* Largest-remainder shares of `units` chunks by weight; ties go to the lower
  * index (the smaller id), so every node computes the same targets. */
-static void ring_targets(const ring_node_t *nodes, size_t count, uint32_t *target)
+static void ring_targets(const ring_node_t *nodes, size_t count, uint32_t units,
+                         uint32_t *target)
 {
     uint64_t total = 0;
     uint64_t rem[RING_NODES_MAX];
@@ -184,12 +201,12 @@ static void ring_targets(const ring_node_t *nodes, size_t count, uint32_t *targe
         total += nodes[i].weight;
     uint32_t assigned = 0;
     for (size_t i = 0; i < count; i++) {
-        uint64_t scaled = (uint64_t)SLOT_COUNT * nodes[i].weight;
+        uint64_t scaled = (uint64_t)units * nodes[i].weight;
         target[i] = (uint32_t)(scaled / total);
         rem[i] = scaled % total;
         assigned += target[i];
     }
-    for (; assigned < SLOT_COUNT; assigned++) {
+    for (; assigned < units; assigned++) {
         size_t best = 0;
         for (size_t i = 1; i < count; i++) {
             if (rem[i] > rem[best])
@@ -200,52 +217,68 @@ static void ring_targets(const ring_node_t *nodes, size_t count, uint32_t *targe
     }
 }
 
-/* Marks in freed[] the slots that must change hands: unowned slots, and from
- * each over-quota node its surplus, taken evenly spread over its holdings
- * (the middle of each of `surplus` equal stretches). */
-static void ring_collect_surplus(const uint16_t *owner, const uint32_t *target, bool *freed)
+/* The chunk size of a claim: RING_CHUNK_SLOTS, halved until every aligned
+ * chunk of owner has one owner (only a table not made by this claim needs
+ * that), so chunks are never merged, which would move slots nobody asked to
+ * move. */
+static uint32_t ring_chunk_slots(const uint16_t *owner)
+{
+    uint32_t size = RING_CHUNK_SLOTS;
+    for (uint32_t s = 0; s < SLOT_COUNT && size > 1; s++) {
+        while (size > 1 && owner[s] != owner[s - s % size])
+            size /= 2;
+    }
+    return size;
+}
+
+/* Marks in freed[] the chunks that must change hands: unowned chunks, and
+ * from each over-quota node its surplus, taken evenly spread over its
+ * holdings (the middle of each of `surplus` equal stretches). */
+static void ring_collect_surplus(const uint16_t *owner, uint32_t units, const uint32_t *target,
+                                 bool *freed)
 {
     uint32_t have[RING_NODES_MAX] = {0};
-    for (size_t s = 0; s < SLOT_COUNT; s++) {
-        freed[s] = owner[s] == RING_NODE_NONE;
-        if (!freed[s])
-            have[owner[s]]++;
+    for (size_t u = 0; u < units; u++) {
+        freed[u] = owner[u] == RING_NODE_NONE;
+        if (!freed[u])
+            have[owner[u]]++;
     }
     uint32_t seen[RING_NODES_MAX] = {0};
     uint32_t taken[RING_NODES_MAX] = {0};
-    for (size_t s = 0; s < SLOT_COUNT; s++) {
-        uint16_t o = owner[s];
+    for (size_t u = 0; u < units; u++) {
+        uint16_t o = owner[u];
         if (o == RING_NODE_NONE || have[o] <= target[o])
             continue;
         uint64_t surplus = have[o] - target[o];
         /* The taken-th pick is the holding at (2 * taken + 1) * have / (2 * surplus). */
         uint64_t pick = ((2 * (uint64_t)taken[o] + 1) * have[o]) / (2 * surplus);
         if (taken[o] < surplus && seen[o] == pick) {
-            freed[s] = true;
+            freed[u] = true;
             taken[o]++;
         }
         seen[o]++;
     }
 }
 
-/* Deals the freed slots, in slot order, to the nodes under quota by smooth
- * weighted round robin on their deficits, so each receiver's new slots are
+/* Deals the freed chunks, in ring order, to the nodes under quota by smooth
+ * weighted round robin on their deficits, so each receiver's new chunks are
  * spread around the ring. */
-static void ring_deal(uint16_t *owner, size_t count, const uint32_t *target, const bool *freed)
+static void ring_deal(uint16_t *owner, uint32_t units, size_t count, const uint32_t *target,
+                      const bool *freed)
 {
     int64_t deficit[RING_NODES_MAX] = {0};
     int64_t credit[RING_NODES_MAX] = {0};
     int64_t pool = 0;
-    for (size_t s = 0; s < SLOT_COUNT; s++) {
-        if (!freed[s])
-            deficit[owner[s]]--;
+    for (size_t u = 0; u < units; u++) {
+        if (!freed[u])
+            deficit[owner[u]]--;
         else
             pool++;
     }
     for (size_t i = 0; i < count; i++)
         deficit[i] = deficit[i] + target[i] > 0 ? deficit[i] + target[i] : 0;
-    for (size_t s = 0; s < SLOT_COUNT; s++) {
-        if (!freed[s])
+    for (size_t u = 0; u < units; u++) {
+        if (!freed[u])
             continue;
         size_t best = count;
         for (size_t i = 0; i < count; i++) {
@@ -256,8 +289,28 @@ static void ring_deal(uint16_t *owner, size_t count, const uint32_t *target, con
                 best = i;
         }
         credit[best] -= pool;
-        owner[s] = (uint16_t)best;
+        owner[u] = (uint16_t)best;
     }
+}
+
+/* The claim on owner (remapped to the sorted table of count > 0 nodes):
+ * chunks of ring_chunk_slots slots change hands as a whole. */
+static void ring_claim(uint16_t *owner, const ring_node_t *sorted, size_t count)
+{
+    uint32_t size = ring_chunk_slots(owner);
+    uint32_t units = SLOT_COUNT / size;
+    uint32_t target[RING_NODES_MAX];
+    uint16_t *chunk = xmalloc(units * sizeof *chunk);
+    bool *freed = xmalloc(units * sizeof *freed);
+    for (uint32_t u = 0; u < units; u++)
+        chunk[u] = owner[u * size];
+    ring_targets(sorted, count, units, target);
+    ring_collect_surplus(chunk, units, target, freed);
+    ring_deal(chunk, units, count, target, freed);
+    for (uint32_t s = 0; s < SLOT_COUNT; s++)
+        owner[s] = chunk[s / size];
+    free(freed);
+    free(chunk);
 }
 
 /* Old owner indices mapped into the new sorted table (NONE when gone). */
@@ -308,14 +361,8 @@ int ring_rebalance(ring_t *ring, const ring_node_t *members, size_t count)
     }
     uint16_t *owner = xmalloc(SLOT_COUNT * sizeof *owner);
     ring_remap(ring, sorted, count, owner);
-    if (count > 0) {
-        uint32_t target[RING_NODES_MAX];
-        bool *freed = xmalloc(SLOT_COUNT * sizeof *freed);
-        ring_targets(sorted, count, target);
-        ring_collect_surplus(owner, target, freed);
-        ring_deal(owner, count, target, freed);
-        free(freed);
-    }
+    if (count > 0)
+        ring_claim(owner, sorted, count);
     int moved = 0;
     for (size_t s = 0; s < SLOT_COUNT; s++) {
         uint16_t o = ring->owner[s];

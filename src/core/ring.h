@@ -6,13 +6,24 @@
  * until the next ring_rebalance or ring replacement (map back to ids with
  * ring_node when keeping them longer).
  *
- * Claim (ring_rebalance): each node owns a share of the slots proportional to
- * its weight (largest-remainder rounding, so every node is within one slot of
- * its exact share); on a join, leave or weight change only over-quota nodes
- * give up slots, picked evenly spread over their holdings, and the freed slots
- * are dealt to under-quota nodes interleaved (smooth weighted round robin), so
- * ownership stays striped around the ring. The result depends only on the
- * previous ring and the member set, never on the order members are listed.
+ * Claim (ring_rebalance): slots change hands in chunks of RING_CHUNK_SLOTS
+ * aligned slots (RING_CHUNK_COUNT chunks; finer only for an owner table not
+ * made by this claim, whose mixed chunks are split, never merged). Each node
+ * owns a share of the chunks proportional to its weight (largest-remainder
+ * rounding), so every node is within one chunk of its exact share; with
+ * RING_CHUNK_COUNT >= 2 * RING_NODES_MAX every node weighing at least half
+ * the average owns a chunk (lighter ones may own none). On a join, leave or weight
+ * change only over-quota nodes give up chunks, picked evenly spread over
+ * their holdings, and the freed chunks are dealt to under-quota nodes
+ * interleaved (smooth weighted round robin), so a new node takes chunks
+ * spread around the ring and replica load stays even; a step moves the slots
+ * the changed node gains or loses plus at most one chunk per other node. A
+ * fresh ring is striped chunk by chunk too: contiguous blocks per node would
+ * make the next joiner a replica of nearly every slot (its scattered chunks
+ * break every block's successors). Ownership striped by chunk makes at most
+ * RING_CHUNK_COUNT runs in ring_range_next (CLUSTER SLOTS), not one per slot.
+ * The result depends only on the previous ring and the member set, never on
+ * the order members are listed.
  *
  * Preference list of a slot: its owner, then the owners of slot+1, slot+2...
  * (wrapping), skipping nodes already chosen; when nodes have more than one
@@ -42,6 +53,8 @@
 #define RING_ZONE_LEN_MAX 32      /* "" means no zone */
 #define RING_RANGE_NODES_MAX 16   /* n bound for ring_range_next */
 #define RING_NODE_NONE UINT16_MAX /* owner of every slot of an empty ring */
+#define RING_CHUNK_SLOTS 32       /* slots that change hands together */
+#define RING_CHUNK_COUNT (SLOT_COUNT / RING_CHUNK_SLOTS) /* 512 */
 
 typedef struct ring_node {
     char id[RING_NODE_ID_LEN + 1]; /* 40 lowercase hex chars, NUL-terminated */
@@ -88,6 +101,12 @@ size_t ring_owned_count(const ring_t *ring, size_t idx);
 /* True when id is RING_NODE_ID_LEN lowercase hex characters (len excludes
  * any terminator). */
 bool ring_node_id_valid(const char *id, size_t len);
+
+/* Binary search of id in base, count elements of size bytes each sorted by
+ * id, every element starting with a char id[RING_NODE_ID_LEN + 1] (the peer
+ * tables of fd.c and member.c). Returns the position of id (*found true) or
+ * where it would be inserted (*found false). Borrows base and id. */
+size_t ring_id_search(const void *base, size_t count, size_t size, const char *id, bool *found);
 
 /* Replaces the node table with members (any order; count may be 0) and moves
  * slots to match their weights, moving as few as possible. Bumps the epoch by

@@ -11,49 +11,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/strconv.h"
+
 #define STROP_ERR_SYNTAX "ERR syntax error"
 #define STROP_ERR_INT "ERR value is not an integer or out of range"
 #define STROP_ERR_GETEX_TIME "ERR invalid expire time in 'getex' command"
 #define STROP_ERR_TOO_BIG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 #define STROP_ERR_CONTEXT "ERR invalid context"
-/* The longest decimal integer string2ll looks at (sign and 20 digits). */
-#define STROP_INT_LEN_MAX 21
 
 /* ---- integers and times ---- */
-
-bool strop_string2ll(const char *s, size_t len, int64_t *out)
-{
-    *out = 0;
-    if (len == 0 || len > STROP_INT_LEN_MAX)
-        return false;
-    if (len == 1 && s[0] == '0')
-        return true;
-    size_t i = 0;
-    bool negative = s[0] == '-';
-    if (negative && ++i == len)
-        return false;
-    if (s[i] < '1' || s[i] > '9')
-        return false;
-    uint64_t v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > UINT64_MAX / 10 || v * 10 > UINT64_MAX - d)
-            return false;
-        v = v * 10 + d;
-    }
-    if (negative) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return false;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return false;
-        *out = (int64_t)v;
-    }
-    return true;
-}
 
 enum strop_time_status { STROP_TIME_OK, STROP_TIME_NOT_INT, STROP_TIME_INVALID };
 
@@ -61,8 +27,8 @@ enum strop_time_status { STROP_TIME_OK, STROP_TIME_NOT_INT, STROP_TIME_INVALID }
 static enum strop_time_status strop_time_abs(const char *arg, size_t len, enum strop_unit unit,
                                              uint64_t now_ms, int64_t *out)
 {
-    int64_t ms;
-    if (!strop_string2ll(arg, len, &ms))
+    long long ms;
+    if (!strconv_string2ll(arg, len, &ms))
         return STROP_TIME_NOT_INT;
     bool seconds = unit == STROP_UNIT_EX || unit == STROP_UNIT_EXAT;
     if (ms <= 0 || (seconds && ms > INT64_MAX / 1000))
@@ -246,8 +212,8 @@ static int strop_parse_expire(strop_op_t *op, int argc, const char *const *argv,
         u++;
     if (strop_parse_expire_flags(op, argc, argv, err) != 0)
         return -1;
-    int64_t when;
-    if (!strop_string2ll(argv[2], argvlen[2], &when))
+    long long when;
+    if (!strconv_string2ll(argv[2], argvlen[2], &when))
         return strop_time_error(STROP_TIME_NOT_INT, names[u], err);
     bool seconds = units[u] == STROP_UNIT_EX || units[u] == STROP_UNIT_EXAT;
     if (seconds) {
@@ -299,6 +265,7 @@ void strop_op_init(strop_op_t *op, enum strop_kind kind)
 {
     memset(op, 0, sizeof *op);
     op->kind = kind;
+    op->value_len_max = VERSIONS_VALUE_MAX;
     vclock_init(&op->context);
 }
 
@@ -482,7 +449,7 @@ static void strop_eval_append(const versions_t *cur, const version_t *v, const s
                               strop_result_t *res)
 {
     size_t old = v ? v->value_len : 0;
-    if (op->value_len > VERSIONS_VALUE_MAX - old) {
+    if (old > op->value_len_max || op->value_len > op->value_len_max - old) {
         strop_reply_error(res, STROP_ERR_TOO_BIG);
         return;
     }

@@ -91,6 +91,9 @@ typedef struct strop_op {
     size_t expire_arg_len;
     const void *value;      /* borrowed: SET, APPEND, DYN.PUT */
     size_t value_len;
+    uint64_t value_len_max; /* APPEND: the longest result (the server's
+                             * proto-max-bulk-len); strop_op_init sets
+                             * VERSIONS_VALUE_MAX */
     vclock_t context;       /* owned: DYN.PUT, DYN.DEL (decoded) */
 } strop_op_t;
 
@@ -105,10 +108,6 @@ void strop_op_free(strop_op_t *op);
  * PEXPIREAT; for STROP_TTL, PTTL sets STROP_F_MS. */
 int strop_parse(strop_op_t *op, enum strop_kind kind, int argc, const char *const *argv,
                 const size_t *argvlen, uint64_t now_ms, buf_t *err);
-
-/* Strict decimal integer parsing, as Redis's string2ll: no spaces, no '+',
- * no leading zeros, fits in int64. Returns true on success. */
-bool strop_string2ll(const char *s, size_t len, int64_t *out);
 
 enum strop_reply {
     STROP_REPLY_OK,       /* +OK */

@@ -14,7 +14,12 @@
  *           failed replicas, so the master is the first reachable node of the
  *           list, the key's coordinator; when none is left this node stands
  *           in (it forwards). Adjacent runs that render alike are merged, and
- *           every one of the SLOT_COUNT slots is covered.
+ *           every one of the SLOT_COUNT slots is covered once. The reply
+ *           opens with one single-slot, master-only entry per master (the
+ *           first slot it is master of), then the runs in slot order: clients
+ *           that keep the role a node has in the first entry naming it
+ *           (redis-py's RedisCluster) then see every node as a primary,
+ *           though each is also a replica of other runs.
  *   NODES   one line per node known to the ring or the view, every one a
  *           master ("-" as master id) listing the slots it owns, as ranges
  *           "a-b" or single slots; with a striped ring that is thousands of

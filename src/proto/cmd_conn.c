@@ -10,8 +10,8 @@
 #include <strings.h>
 
 #include "config.h"
-#include "proto/request.h"
 #include "util/alloc.h"
+#include "util/strconv.h"
 
 #define CONN_ERR_NOT_INTEGER "ERR value is not an integer or out of range"
 #define CONN_ERR_SYNTAX "ERR syntax error"
@@ -106,7 +106,7 @@ void cmd_auth(cmd_ctx_t *ctx)
 void cmd_select(cmd_ctx_t *ctx)
 {
     long long id;
-    if (!request_parse_ll(ctx->argv[1], ctx->argvlen[1], &id) || id < INT32_MIN || id > INT32_MAX)
+    if (!strconv_string2ll(ctx->argv[1], ctx->argvlen[1], &id) || id < INT32_MIN || id > INT32_MAX)
         reply_error(ctx->reply, CONN_ERR_NOT_INTEGER);
     else if (id != 0)
         reply_error(ctx->reply, "ERR SELECT is not allowed in cluster mode");
@@ -160,7 +160,7 @@ static void hello_reply(cmd_ctx_t *ctx)
     reply_bulk_str(r, "id");
     reply_int(r, (int64_t)ctx->client->id);
     reply_bulk_str(r, "mode");
-    reply_bulk_str(r, "cluster");
+    reply_bulk_str(r, COMMAND_SERVER_MODE);
     reply_bulk_str(r, "role");
     reply_bulk_str(r, "master");
     reply_bulk_str(r, "modules");
@@ -171,7 +171,7 @@ void cmd_hello(cmd_ctx_t *ctx)
 {
     long long ver = 0;
     if (ctx->argc >= 2) {
-        if (!request_parse_ll(ctx->argv[1], ctx->argvlen[1], &ver)) {
+        if (!strconv_string2ll(ctx->argv[1], ctx->argvlen[1], &ver)) {
             reply_error(ctx->reply, "ERR Protocol version is not an integer or out of range");
             return;
         }
@@ -327,7 +327,7 @@ static bool client_list_filter(cmd_ctx_t *ctx, buf_t *out)
     }
     for (int i = 3; i < ctx->argc; i++) {
         long long id;
-        if (!request_parse_ll(ctx->argv[i], ctx->argvlen[i], &id) || id <= 0) {
+        if (!strconv_string2ll(ctx->argv[i], ctx->argvlen[i], &id) || id <= 0) {
             reply_error(ctx->reply, "ERR Invalid client ID");
             return false;
         }

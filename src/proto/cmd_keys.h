@@ -1,10 +1,11 @@
 /* cmd_keys.h - the handlers of the keyspace commands (string and generic).
  *
- * Each handler parses its arguments (integers strictly, as Redis's string2ll),
- * runs the operation through the keyspace (src/core/keyspace.h), which
- * evaluates it with the pure string operations of src/core/strop.h, and writes
- * exactly one reply with reply.h. The command table (command.c) has checked
- * the arity before a handler runs.
+ * The keyed handlers hand their operations to the cluster node (server_api's
+ * node_begin and node_op; one operation per key for MGET MSET DEL EXISTS),
+ * which parses them with strop_parse and coordinates them; the reply is
+ * rendered from its answers by coord_reply_write.h. DBSIZE FLUSHALL FLUSHDB
+ * SCAN KEYS are node-local and run on the keyspace (src/core/keyspace.h).
+ * The command table (command.c) has checked the arity before a handler runs.
  *
  * Replies follow Redis 7.0 for every key with at most one live version. With
  * siblings (several live versions after concurrent writes):

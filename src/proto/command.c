@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "proto/cmd_cluster.h"
 #include "proto/cmd_conn.h"
 #include "proto/cmd_keys.h"
 
@@ -33,6 +34,10 @@ static const command_def_t command_defs[] = {
      "@fast @connection"},
     {"client", cmd_client, -2, 0, 0, 0, 0,
      "A container for client connection commands", "2.4.0", "connection",
+     "",
+     "@slow"},
+    {"cluster", cmd_cluster, -2, 0, 0, 0, 0,
+     "A container for Redis Cluster commands", "3.0.0", "cluster",
      "",
      "@slow"},
     {"command", cmd_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0,

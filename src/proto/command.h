@@ -6,8 +6,10 @@
  * answers unknown commands, wrong arity and -NOAUTH itself, and only then
  * calls the handler, so handlers never re-check arity.
  *
- * Handlers are synchronous: they read ctx, do their work and write exactly one
- * reply through ctx->reply. They reach the rest of the server only through
+ * Handlers write exactly one reply through ctx->reply, at once, except the
+ * keyed string commands: they hand their single-key operations to the
+ * cluster node through server_api's node_begin/node_op, and the reply is
+ * written when the node's answers are in (the client waits, parked). They reach the rest of the server only through
  * ctx: the client's state, the keyspace (src/core/keyspace.h) and the
  * server_api that the shell implements (INFO text, CONFIG, CLIENT LIST,
  * SHUTDOWN). Nothing in src/proto includes libevent or RocksDB.
@@ -15,10 +17,12 @@
  * Who writes which handlers:
  *   src/proto/cmd_conn.c   PING ECHO QUIT RESET HELLO AUTH SELECT CLIENT COMMAND
  *                          CONFIG INFO TIME SHUTDOWN (server state via server_api)
+ *   src/proto/cmd_cluster.c CLUSTER (the ring and view via server_api)
  *   src/proto/cmd_keys.c   GET SET DEL EXISTS MGET MSET EXPIRE PEXPIRE EXPIREAT
  *                          PEXPIREAT TTL PTTL PERSIST GETDEL GETEX STRLEN APPEND
  *                          DBSIZE FLUSHALL FLUSHDB SCAN KEYS TYPE DYN.GET
- *                          DYN.PUT DYN.DEL (through the keyspace)
+ *                          DYN.PUT DYN.DEL (keyed ones through the node,
+ *                          DBSIZE FLUSH* SCAN KEYS through the keyspace)
  * Handler names are cmd_ + the command in lower case, '.' as '_'
  * (cmd_get, cmd_dyn_put), declared in cmd_conn.h and cmd_keys.h. */
 #ifndef DYNIS_PROTO_COMMAND_H
@@ -28,10 +32,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/coord_reply_write.h"
 #include "proto/reply.h"
 #include "util/buf.h"
 
 struct keyspace;
+struct cluster_src;
+
+/* The server mode HELLO's "mode" and INFO's redis_mode report: every
+ * server runs a cluster node (a lone node is a cluster of one). */
+#define COMMAND_SERVER_MODE "cluster"
 
 /* Per-connection state that commands read and change. The shell owns the
  * struct (one per client) and frees the owned strings when the client goes. */
@@ -65,6 +75,26 @@ typedef struct server_api {
     void (*shutdown)(void *impl);
     /* The password AUTH checks, or NULL when requirepass is unset. */
     const char *(*requirepass)(void *impl);
+
+    /* Keyed commands run on the cluster node. node_begin parks the running
+     * client until n answers are gathered as kind (coord_reply_write.h):
+     * it processes no further request until its reply is written. node_op
+     * then sends each single-key operation (argv[0] the command, argv[1]
+     * the key, borrowed) as answer idx (0..n-1). An answer may arrive
+     * inside node_op (a lone node answers at once) or in a later round. */
+    void (*node_begin)(void *impl, enum gather_kind kind, uint32_t n);
+    void (*node_op)(void *impl, uint32_t idx, int argc, const char *const *argv,
+                    const size_t *argvlen);
+    /* CLUSTER: fills what the replies are rendered from (borrowed until the
+     * handler returns). */
+    void (*cluster_src)(void *impl, struct cluster_src *src);
+    /* CLUSTER MEET: asks the bus at host:bus_port (a numeric address) for
+     * its node id and adds it (client port port) once it answers. */
+    void (*cluster_meet)(void *impl, const char *host, uint16_t port, uint16_t bus_port);
+    /* CLUSTER FORGET: false when id is unknown. */
+    bool (*cluster_forget)(void *impl, const char *id);
+    /* CLUSTER LEAVE: this node leaves the ring; its data moves. */
+    void (*cluster_leave)(void *impl);
 } server_api_t;
 
 typedef struct cmd_ctx {

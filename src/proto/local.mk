@@ -6,3 +6,4 @@ libdynisproto_a_SOURCES = \
 	src/proto/reply.h
 include src/proto/parse.mk
 include src/proto/keys.mk
+include src/proto/cluster.mk

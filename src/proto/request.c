@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/splitargs.h"
+#include "util/strconv.h"
 
-/* Redis's LONG_STR_SIZE: string2ll refuses strings this long or longer. */
-#define REQUEST_LL_STR_MAX 21
 /* The argument arrays start at this many slots (Redis preallocates
  * min(N, 1024) for "*N"). */
 #define REQUEST_ARGS_PREALLOC_MAX 1024
@@ -172,39 +172,6 @@ static enum step fail(request_parser_t *p, const char *text)
     return STEP_ERROR;
 }
 
-bool request_parse_ll(const char *s, size_t slen, long long *value)
-{
-    if (slen == 0 || slen >= REQUEST_LL_STR_MAX)
-        return false;
-    if (slen == 1 && s[0] == '0') {
-        *value = 0;
-        return true;
-    }
-    bool negative = s[0] == '-';
-    size_t i = negative ? 1 : 0;
-    if (i == slen || s[i] < '1' || s[i] > '9')
-        return false;
-    unsigned long long v = 0;
-    for (; i < slen; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned digit = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    if (negative) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return false;
-        *value = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return false;
-        *value = (long long)v;
-    }
-    return true;
-}
-
 /* Finds the "\r?" ending the header line at pos: its length (without the
  * CR) in *line_len once the CR and one byte after it are buffered. Like
  * Redis, the byte after the CR is skipped unchecked. */
@@ -243,7 +210,7 @@ static enum step read_count(request_parser_t *p, const request_limits_t *lim)
     if (st != STEP_DONE)
         return st;
     long long n;
-    if (!request_parse_ll(p->buf + p->pos + 1, line_len - 1, &n) || n > INT_MAX ||
+    if (!strconv_string2ll(p->buf + p->pos + 1, line_len - 1, &n) || n > INT_MAX ||
         (n > 0 && (unsigned long long)n > lim->multibulk_count_max))
         return fail(p, "invalid multibulk length");
     if (n > REQUEST_UNAUTH_MULTIBULK_COUNT_MAX && lim->unauthenticated)
@@ -271,7 +238,7 @@ static enum step read_bulk_len(request_parser_t *p, const request_limits_t *lim)
         return STEP_ERROR;
     }
     long long n;
-    if (!request_parse_ll(p->buf + p->pos + 1, line_len - 1, &n) || n < 0 ||
+    if (!strconv_string2ll(p->buf + p->pos + 1, line_len - 1, &n) || n < 0 ||
         (unsigned long long)n > lim->bulk_len_max)
         return fail(p, "invalid bulk length");
     if (n > REQUEST_UNAUTH_BULK_LEN_MAX && lim->unauthenticated)
@@ -306,125 +273,18 @@ static enum step read_bulks(request_parser_t *p, const request_limits_t *lim)
 /* ------------------------------------------------------------------------
  * Inline requests */
 
-/* isspace() in the C locale, as sdssplitargs uses it. */
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static char unescape(char c)
-{
-    switch (c) {
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    case 'b': return '\b';
-    case 'a': return '\a';
-    default: return c;
-    }
-}
-
-/* One character inside "...": copies it (or its escape) to *w and advances
- * *s past it; false on unbalanced quotes. *done is set at the closing quote. */
-static bool quoted_char(char **s, char **w, bool *done)
-{
-    char *c = *s;
-    if (c[0] == '\\' && c[1] == 'x' && hex_value(c[2]) >= 0 && hex_value(c[3]) >= 0) {
-        *(*w)++ = (char)(hex_value(c[2]) * 16 + hex_value(c[3]));
-        *s = c + 3;
-    } else if (c[0] == '\\' && c[1] != '\0') {
-        *(*w)++ = unescape(c[1]);
-        *s = c + 1;
-    } else if (c[0] == '"') {
-        if (c[1] != '\0' && !is_blank(c[1]))
-            return false;
-        *done = true;
-    } else if (c[0] == '\0') {
-        return false;
-    } else {
-        *(*w)++ = c[0];
-    }
-    return true;
-}
-
-/* One character inside '...', as quoted_char. */
-static bool single_quoted_char(char **s, char **w, bool *done)
-{
-    char *c = *s;
-    if (c[0] == '\\' && c[1] == '\'') {
-        *(*w)++ = '\'';
-        *s = c + 1;
-    } else if (c[0] == '\'') {
-        if (c[1] != '\0' && !is_blank(c[1]))
-            return false;
-        *done = true;
-    } else if (c[0] == '\0') {
-        return false;
-    } else {
-        *(*w)++ = c[0];
-    }
-    return true;
-}
-
-/* Reads one word of a NUL-terminated line in place, as sdssplitargs does:
- * the word's bytes are written from *s onwards (never ahead of the reading
- * position) and *end is where they stop; *s moves past the word. */
-static bool inline_word(char **s, char **end)
-{
-    char *r = *s, *w = *s;
-    bool in_dq = false, in_sq = false, done = false;
-    while (!done) {
-        if (in_dq) {
-            if (!quoted_char(&r, &w, &done))
-                return false;
-        } else if (in_sq) {
-            if (!single_quoted_char(&r, &w, &done))
-                return false;
-        } else if (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t' || *r == '\0') {
-            done = true;
-        } else if (*r == '"') {
-            in_dq = true;
-        } else if (*r == '\'') {
-            in_sq = true;
-        } else {
-            *w++ = *r;
-        }
-        if (*r != '\0')
-            r++;
-    }
-    *s = r;
-    *end = w;
-    return true;
-}
-
 /* Splits the NUL-terminated line at line into arguments, in place. */
 static enum step split_inline(request_parser_t *p, char *line)
 {
-    char *s = line;
-    for (;;) {
-        while (*s != '\0' && is_blank(*s))
-            s++;
-        if (*s == '\0')
-            return STEP_DONE;
-        char *word = s, *end;
-        if (!inline_word(&s, &end)) {
-            p->argc = 0;
-            return fail(p, "unbalanced quotes in request");
-        }
-        *end = '\0';
-        args_push(p, (size_t)(word - (p->buf + p->start)), (size_t)(end - word));
-    }
+    char *s = line, *word;
+    size_t len;
+    splitargs_status_t st;
+    while ((st = splitargs_next(&s, &word, &len)) == SPLITARGS_WORD)
+        args_push(p, (size_t)(word - (p->buf + p->start)), len);
+    if (st == SPLITARGS_END)
+        return STEP_DONE;
+    p->argc = 0;
+    return fail(p, "unbalanced quotes in request");
 }
 
 /* Reads one inline line ("\n" or "\r\n" ended); an empty one has no args. */

@@ -104,9 +104,4 @@ const char *request_parser_error(const request_parser_t *p);
  * pipelined after it (what client-query-buffer-limit bounds). */
 size_t request_parser_pending(const request_parser_t *p);
 
-/* Redis's string2ll, the strict integer syntax of every count and length
- * (and of the commands' integer arguments): an optional '-', no '+', no
- * leading zeros or spaces, fewer than 21 bytes, no overflow. */
-bool request_parse_ll(const char *s, size_t len, long long *value);
-
 #endif

@@ -27,6 +27,7 @@
 
 #include "shell/log.h"
 #include "util/alloc.h"
+#include "util/hex.h"
 
 #define BUS_LISTEN_BACKLOG 511
 
@@ -294,13 +295,13 @@ static bool link_hello_valid(bus_peer_t *p, const redisReply *reply, uint8_t *se
     const redisReply *id = reply->element[0], *nonce = reply->element[1], *proof = reply->element[2];
     bool id_ok = p->probe ? bus_node_id_valid(id->str, id->len)
                           : id->len == BUS_NODE_ID_LEN && memcmp(id->str, p->id, BUS_NODE_ID_LEN) == 0;
-    if (!id_ok || !bus_hex_decode(nonce->str, nonce->len, server_nonce, BUS_NONCE_LEN))
+    if (!id_ok || !hex_decode(nonce->str, nonce->len, server_nonce, BUS_NONCE_LEN))
         return false;
     if (p->bus->secret == NULL)
         return proof->len == 0;
     uint8_t want[SHA256_DIGEST_LEN], got[SHA256_DIGEST_LEN];
     bus_proof_server(p->bus->secret, p->nonce, server_nonce, id->str, want);
-    return bus_hex_decode(proof->str, proof->len, got, sizeof got) &&
+    return hex_decode(proof->str, proof->len, got, sizeof got) &&
            bus_equal_const_time(want, got, sizeof want);
 }
 
@@ -331,7 +332,7 @@ static void link_hello_cb(redisAsyncContext *ac, void *r, void *privdata)
     uint8_t proof[SHA256_DIGEST_LEN];
     char proof_hex[2 * SHA256_DIGEST_LEN + 1];
     bus_proof_client(p->bus->secret, server_nonce, p->nonce, p->bus->node_id, proof);
-    bus_hex_encode(proof, sizeof proof, proof_hex);
+    hex_encode(proof, sizeof proof, proof_hex);
     const char *argv[] = {"NODE.AUTH", proof_hex};
     const size_t argvlen[] = {9, 2 * SHA256_DIGEST_LEN};
     redisAsyncCommandArgv(ac, link_auth_cb, p, 2, argv, argvlen);
@@ -376,7 +377,7 @@ static void peer_connect(bus_peer_t *p)
     bus_random(p->nonce, sizeof p->nonce);
     char version[16], nonce_hex[2 * BUS_NONCE_LEN + 1];
     snprintf(version, sizeof version, "%d", BUS_VERSION);
-    bus_hex_encode(p->nonce, sizeof p->nonce, nonce_hex);
+    hex_encode(p->nonce, sizeof p->nonce, nonce_hex);
     const char *argv[] = {"NODE.HELLO", version, p->bus->node_id, nonce_hex};
     const size_t argvlen[] = {10, strlen(version), BUS_NODE_ID_LEN, 2 * BUS_NONCE_LEN};
     redisAsyncCommandArgv(ac, link_hello_cb, p, 4, argv, argvlen);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "util/alloc.h"
+#include "util/hex.h"
 
 /* Framing counted per argument and per array header against the limit. */
 #define BUS_FRAME_ARG_FRAMING 16
@@ -144,48 +145,9 @@ enum bus_parse_result bus_frame_parse(bus_parser_t *p, bus_frame_t *frame)
 /* -------------------------------------------------------------------------
  * Hex, ids, proofs */
 
-void bus_hex_encode(const uint8_t *p, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-bool bus_hex_decode(const char *s, size_t hex_len, uint8_t *out, size_t len)
-{
-    if (hex_len != 2 * len)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
 bool bus_node_id_valid(const char *s, size_t len)
 {
-    if (len != BUS_NODE_ID_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
+    return len == BUS_NODE_ID_LEN && hex_is_lower(s, len);
 }
 
 bool bus_equal_const_time(const void *a, const void *b, size_t len)
@@ -318,16 +280,16 @@ static enum bus_session_result cmd_node_hello(bus_session_t *s, const bus_frame_
     if (strcmp(f->argv[1], version) != 0)
         return session_fail(s, out, "ERR bus protocol version mismatch");
     if (s->peer_id[0] != '\0' || !bus_node_id_valid(f->argv[2], f->argvlen[2]) ||
-        !bus_hex_decode(f->argv[3], f->argvlen[3], s->client_nonce, BUS_NONCE_LEN))
+        !hex_decode(f->argv[3], f->argvlen[3], s->client_nonce, BUS_NONCE_LEN))
         return session_fail(s, out, "ERR bad NODE.HELLO");
     memcpy(s->peer_id, f->argv[2], BUS_NODE_ID_LEN + 1);
     session_identified(s);
     char nonce_hex[2 * BUS_NONCE_LEN + 1], proof_hex[2 * SHA256_DIGEST_LEN + 1] = "";
-    bus_hex_encode(s->nonce, BUS_NONCE_LEN, nonce_hex);
+    hex_encode(s->nonce, BUS_NONCE_LEN, nonce_hex);
     if (s->cfg.secret != NULL) {
         uint8_t proof[SHA256_DIGEST_LEN];
         bus_proof_server(s->cfg.secret, s->client_nonce, s->nonce, s->cfg.self_id, proof);
-        bus_hex_encode(proof, sizeof proof, proof_hex);
+        hex_encode(proof, sizeof proof, proof_hex);
     }
     buf_append_str(out, "*3\r\n");
     reply_bulk(out, s->cfg.self_id, BUS_NODE_ID_LEN);
@@ -342,7 +304,7 @@ static enum bus_session_result cmd_node_auth(bus_session_t *s, const bus_frame_t
         return session_fail(s, out, "ERR NODE.AUTH needs a cluster secret and NODE.HELLO first");
     uint8_t want[SHA256_DIGEST_LEN], got[SHA256_DIGEST_LEN];
     bus_proof_client(s->cfg.secret, s->nonce, s->client_nonce, s->peer_id, want);
-    if (!bus_hex_decode(f->argv[1], f->argvlen[1], got, sizeof got) ||
+    if (!hex_decode(f->argv[1], f->argvlen[1], got, sizeof got) ||
         !bus_equal_const_time(want, got, sizeof want)) {
         s->cfg.stats->auth_failures++;
         return session_fail(s, out, "ERR bus authentication failed");
@@ -394,7 +356,7 @@ typedef struct bus_cmd {
 } bus_cmd_t;
 
 static const bus_cmd_t bus_cmds[] = {
-    {"MSG", 2, 2, true, cmd_msg},
+    {"MSG", 2, 2, true, cmd_msg}, /* first: nearly every frame */
     {"PING", 1, 2, false, cmd_ping},
     {"AUTH", 2, 3, false, cmd_auth},
     {"NODE.HELLO", 4, 4, false, cmd_node_hello},
@@ -406,7 +368,7 @@ static const bus_cmd_t bus_cmds[] = {
 static enum bus_session_result session_dispatch(bus_session_t *s, const bus_frame_t *f, buf_t *out)
 {
     const bus_cmd_t *cmd = NULL;
-    for (size_t i = 0; i < sizeof bus_cmds / sizeof bus_cmds[0]; i++)
+    for (size_t i = 0; i < sizeof bus_cmds / sizeof bus_cmds[0] && cmd == NULL; i++)
         if (strcasecmp(f->argv[0], bus_cmds[i].name) == 0)
             cmd = &bus_cmds[i];
     if (cmd == NULL)

@@ -122,11 +122,6 @@ void bus_proof_server(const char *secret, const uint8_t *client_nonce, const uin
 void bus_proof_client(const char *secret, const uint8_t *server_nonce, const uint8_t *client_nonce,
                       const char *client_id, uint8_t out[SHA256_DIGEST_LEN]);
 
-/* Lowercase hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
-void bus_hex_encode(const uint8_t *p, size_t len, char *out);
-/* Decodes exactly 2*len hex characters of s (hex_len must equal 2*len).
- * Returns false on a wrong length or a non-hex character. */
-bool bus_hex_decode(const char *s, size_t hex_len, uint8_t *out, size_t len);
 /* True when s (len bytes) is a node id: BUS_NODE_ID_LEN lowercase hex
  * characters, as ring.h's. */
 bool bus_node_id_valid(const char *s, size_t len);

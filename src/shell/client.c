@@ -61,6 +61,7 @@ client_t *client_new(struct server *srv, uint64_t id, int fd, uint64_t now_ms)
     c->st.resp = 2;
     c->st.authenticated = srv->cfg->requirepass[0] == '\0';
     c->parser = request_parser_new();
+    gather_init(&c->gather);
     c->reply.out = &c->out;
     c->reply.resp = 2;
     c->created_ms = c->last_interaction_ms = now_ms;
@@ -83,6 +84,7 @@ void client_free(client_t *c)
     close(c->fd);
     request_parser_free(c->parser);
     buf_free(&c->out);
+    gather_free(&c->gather);
     free(c->st.name);
     free(c->st.lib_name);
     free(c->st.lib_ver);
@@ -116,15 +118,15 @@ static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
     c->st.last_command_ms = now_ms;
 }
 
-/* Runs every complete request buffered. Stops at a protocol error or once
- * the client is to be closed (QUIT). */
+/* Runs every complete request buffered. Stops at a protocol error, once
+ * the client is to be closed (QUIT), or while it is parked. */
 static void client_process(client_t *c, uint64_t now_ms)
 {
     const config_t *cfg = c->srv->cfg;
     request_limits_t limits = REQUEST_LIMITS_DEFAULT;
     limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;
     request_t req;
-    for (;;) {
+    while (!c->parked) {
         limits.unauthenticated = !c->st.authenticated && cfg->requirepass[0] != '\0';
         request_status_t st = request_parser_next(c->parser, &limits, &req);
         if (st == REQUEST_NEED_MORE)
@@ -165,6 +167,12 @@ static void client_on_readable(evutil_socket_t fd, short what, void *arg)
     srv->stats.total_reads_processed++;
     uint64_t now_ms = server_now_ms(srv);
     c->last_interaction_ms = now_ms;
+    client_resume(c, now_ms);
+}
+
+void client_resume(client_t *c, uint64_t now_ms)
+{
+    server_t *srv = c->srv;
     client_process(c, now_ms);
     size_t qbuf = request_parser_pending(c->parser);
     if (!c->closing && qbuf > (size_t)srv->cfg->client_query_buffer_limit) {
@@ -184,6 +192,8 @@ static void client_on_readable(evutil_socket_t fd, short what, void *arg)
 
 int client_flush(client_t *c, uint64_t now_ms)
 {
+    if (c->out.len > c->out_peak)
+        c->out_peak = c->out.len;
     while (c->out.len > c->out_pos) {
         ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
         if (n < 0 && errno == EINTR)
@@ -240,12 +250,13 @@ void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t
     buf_printf(out,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=0 "
                "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
-               "obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
-               "resp=%d lib-name=%s lib-ver=%s\n",
+               "rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s "
+               "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->st.id, c->addr, c->laddr, c->fd,
                c->st.name ? c->st.name : "",
                (unsigned long long)((now_ms - c->created_ms) / 1000),
-               (unsigned long long)((now_ms - c->last_interaction_ms) / 1000), qbuf, obl,
+               (unsigned long long)((now_ms - c->last_interaction_ms) / 1000), qbuf,
+               c->out.cap, c->out_peak, obl,
                c->out.cap, sizeof *c + qbuf + c->out.cap, c->write_armed ? "rw" : "r",
                cmd, c->st.resp,
                c->st.lib_name ? c->st.lib_name : "", c->st.lib_ver ? c->st.lib_ver : "");

@@ -8,7 +8,12 @@
  * server's pending list; the server writes the output after committing the
  * round's writes (server.h). A protocol error answers "-ERR Protocol error:
  * ..." and closes after the reply; so does QUIT. A query buffer over
- * client-query-buffer-limit closes at once. */
+ * client-query-buffer-limit closes at once.
+ *
+ * A keyed command parks the client (server_node.c) until the cluster node
+ * has answered: its reply then goes to the output buffer, and the requests
+ * pipelined after it, which waited in the parser's buffer, run when the
+ * server resumes it (client_resume) later in the same round. */
 #ifndef DYNIS_SHELL_CLIENT_H
 #define DYNIS_SHELL_CLIENT_H
 
@@ -17,6 +22,7 @@
 #include <stdint.h>
 
 #include "proto/command.h"
+#include "proto/coord_reply_write.h"
 #include "proto/reply.h"
 #include "proto/request.h"
 #include "util/buf.h"
@@ -39,6 +45,8 @@ typedef struct client {
     reply_t reply;            /* bound to out */
     buf_t out;
     size_t out_pos;           /* bytes of out already written */
+    size_t out_peak;          /* the most bytes out has held (CLIENT LIST
+                               * rbp; rbs is out's capacity) */
     char addr[CLIENT_ADDR_MAX];
     char laddr[CLIENT_ADDR_MAX];
     uint64_t created_ms;
@@ -47,8 +55,13 @@ typedef struct client {
     bool closing;             /* close once out is written */
     bool pending;             /* on the server's pending list */
     bool write_armed;
+    bool parked;              /* waiting for the node's answers (gather) */
+    bool resume;              /* on the server's resume list */
+    gather_t gather;          /* the answers of the keyed command running */
     struct client *prev, *next;   /* the server's list of all clients */
     struct client *pending_next;  /* the server's pending list */
+    struct client *parked_next;   /* the server's table of parked clients */
+    struct client *resume_next;   /* the server's resume list */
 } client_t;
 
 /* A new client on the connected, non-blocking socket fd (owned from now on),
@@ -56,6 +69,9 @@ typedef struct client {
 client_t *client_new(struct server *srv, uint64_t id, int fd, uint64_t now_ms);
 /* Closes the socket and frees everything c owns (the server unlinks it). */
 void client_free(client_t *c);
+
+/* Runs the requests buffered while c was parked, as a readable event does. */
+void client_resume(client_t *c, uint64_t now_ms);
 
 /* Writes what out holds with one write(). Returns 1 when everything was
  * written, 0 when the rest must wait for a writable event (armed here), or

@@ -17,17 +17,21 @@
 
 #include "util/alloc.h"
 #include "util/glob.h"
+#include "util/splitargs.h"
+#include "util/strconv.h"
 
 #define CONFIG_BANNER "\n*** FATAL CONFIG FILE ERROR (dynis " PACKAGE_VERSION ") ***\n"
 /* The largest replication factor and quorums accepted. */
 #define CONFIG_REPLICAS_MAX 16
 #define CONFIG_HZ_MAX 500
+#define CONFIG_WEIGHT_MAX 1000 /* ring.h's RING_WEIGHT_MAX */
 
 enum param_type { P_INT, P_MEMORY, P_STRING, P_ENUM, P_BOOL };
 
 enum param_flags {
     P_MUTABLE = 1 << 0, /* CONFIG SET may change it */
     P_MULTI = 1 << 1,   /* takes any number of arguments, joined by spaces */
+    P_NOARGS = 1 << 2,  /* may have no argument at all ("--save" alone) */
 };
 
 typedef struct param {
@@ -40,7 +44,8 @@ typedef struct param {
     unsigned flags;
 } param_t;
 
-static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
+/* Indexed by enum config_fsync, whose order Redis's error text shows. */
+static const char *const fsync_names[] = {"everysec", "always", "no", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 
 #define OFF(field) offsetof(config_t, field)
@@ -66,11 +71,16 @@ static const param_t config_params[] = {
     {"read-quorum", P_INT, OFF(read_quorum), 1, CONFIG_REPLICAS_MAX, NULL, "2", 0},
     {"write-quorum", P_INT, OFF(write_quorum), 1, CONFIG_REPLICAS_MAX, NULL, "2", 0},
     {"node-timeout", P_INT, OFF(node_timeout), 1, INT_MAX, NULL, "5000", 0},
+    {"cluster-secret", P_STRING, OFF(cluster_secret), 0, 0, NULL, "", 0},
+    {"weight", P_INT, OFF(weight), 1, CONFIG_WEIGHT_MAX, NULL, "1", 0},
+    {"zone", P_STRING, OFF(zone), 0, 0, NULL, "", 0},
+    {"gossip-interval", P_INT, OFF(gossip_interval), 1, INT_MAX, NULL, "1000", 0},
+    {"anti-entropy-interval", P_INT, OFF(anti_entropy_interval), 0, INT_MAX, NULL, "10000", 0},
     {"hz", P_INT, OFF(hz), 1, CONFIG_HZ_MAX, NULL, "10", P_MUTABLE},
     {"timeout", P_INT, OFF(timeout), 0, INT_MAX, NULL, "0", P_MUTABLE},
     {"tcp-keepalive", P_INT, OFF(tcp_keepalive), 0, INT_MAX, NULL, "300", 0},
     {"databases", P_INT, OFF(databases), 1, INT_MAX, NULL, "16", 0},
-    {"save", P_STRING, OFF(save), 0, 0, NULL, "", P_MUTABLE | P_MULTI},
+    {"save", P_STRING, OFF(save), 0, 0, NULL, "", P_MUTABLE | P_MULTI | P_NOARGS},
     {"appendonly", P_BOOL, OFF(appendonly), 0, 0, NULL, "no", P_MUTABLE},
 };
 
@@ -126,19 +136,6 @@ bool config_parse_memory(const char *s, long long *out)
     return true;
 }
 
-static bool parse_ll(const char *s, long long *out)
-{
-    if (*s == '\0')
-        return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 static int parse_enum(const param_t *p, const char *value, buf_t *err)
 {
     for (int i = 0; p->names[i] != NULL; i++)
@@ -165,7 +162,7 @@ static int param_set(config_t *cfg, const param_t *p, const char *value, buf_t *
     long long v = 0;
     switch (p->type) {
     case P_INT:
-        if (!parse_ll(value, &v)) {
+        if (!strconv_string2ll(value, strlen(value), &v)) {
             buf_append_str(err, "argument couldn't be parsed into an integer");
             return -1;
         }
@@ -260,67 +257,6 @@ const char *config_fsync_name(int fsync)
 
 /* ------------------------------------------------------ line splitting */
 
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Reads one "double quoted" argument starting after the quote at *pos.
- * Returns false on an unterminated quote or a quote not followed by a space. */
-static bool split_double_quoted(const char **pos, const char *end, buf_t *arg)
-{
-    const char *p = *pos;
-    while (p < end) {
-        if (*p == '"') {
-            if (p + 1 < end && *(p + 1) != ' ' && *(p + 1) != '\t')
-                return false;
-            *pos = p + 1;
-            return true;
-        }
-        if (*p == '\\' && p + 3 < end && p[1] == 'x' && hex_digit(p[2]) >= 0 &&
-            hex_digit(p[3]) >= 0) {
-            buf_append_byte(arg, (uint8_t)(hex_digit(p[2]) * 16 + hex_digit(p[3])));
-            p += 4;
-            continue;
-        }
-        if (*p == '\\' && p + 1 < end) {
-            static const char from[] = "nrtba", to[] = "\n\r\t\b\a";
-            const char *f = strchr(from, p[1]);
-            buf_append_byte(arg, (uint8_t)(f && p[1] ? to[f - from] : p[1]));
-            p += 2;
-            continue;
-        }
-        buf_append_byte(arg, (uint8_t)*p++);
-    }
-    return false;
-}
-
-static bool split_single_quoted(const char **pos, const char *end, buf_t *arg)
-{
-    const char *p = *pos;
-    while (p < end) {
-        if (*p == '\'') {
-            if (p + 1 < end && *(p + 1) != ' ' && *(p + 1) != '\t')
-                return false;
-            *pos = p + 1;
-            return true;
-        }
-        if (*p == '\\' && p + 1 < end && p[1] == '\'') {
-            buf_append_byte(arg, '\'');
-            p += 2;
-            continue;
-        }
-        buf_append_byte(arg, (uint8_t)*p++);
-    }
-    return false;
-}
-
 static void split_free(char **args, int n)
 {
     for (int i = 0; i < n; i++)
@@ -329,35 +265,17 @@ static void split_free(char **args, int n)
 
 int config_split_line(const char *line, size_t len, char **args, int args_max)
 {
-    const char *p = line, *end = line + len;
+    char *copy = xstrndup(line, len), *pos = copy, *word;
+    size_t word_len;
     int n = 0;
-    buf_t arg = BUF_INIT;
-    for (;;) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-            p++;
-        if (p == end)
-            break;
-        bool ok = true;
-        buf_clear(&arg);
-        if (*p == '"') {
-            p++;
-            ok = split_double_quoted(&p, end, &arg);
-        } else if (*p == '\'') {
-            p++;
-            ok = split_single_quoted(&p, end, &arg);
-        } else {
-            while (p < end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-                buf_append_byte(&arg, (uint8_t)*p++);
-        }
-        if (!ok || n == args_max) {
-            split_free(args, n);
-            buf_free(&arg);
-            return -1;
-        }
-        args[n++] = xstrndup(arg.data ? arg.data : "", arg.len);
-    }
-    buf_free(&arg);
-    return n;
+    splitargs_status_t st;
+    while ((st = splitargs_next(&pos, &word, &word_len)) == SPLITARGS_WORD && n < args_max)
+        args[n++] = xstrndup(word, word_len);
+    free(copy);
+    if (st == SPLITARGS_END)
+        return n;
+    split_free(args, n);
+    return -1;
 }
 
 /* ------------------------------------------------------------- loading */
@@ -373,7 +291,8 @@ static void fatal_at(buf_t *err, int line_no, const char *line, size_t len, cons
 static int apply_line(config_t *cfg, int argc, char **args, buf_t *why)
 {
     const param_t *p = param_find(args[0]);
-    if (p == NULL || (!(p->flags & P_MULTI) && argc != 2) || argc < 2) {
+    if (p == NULL || (!(p->flags & P_MULTI) && argc != 2) ||
+        (argc < 2 && !(p->flags & P_NOARGS))) {
         buf_append_str(why, "Bad directive or wrong number of arguments");
         return -1;
     }

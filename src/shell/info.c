@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/keyspace.h"
+#include "core/slot.h"
+#include "proto/command.h"
 #include "shell/meminfo.h"
 
 #define LL(x) ((unsigned long long)(x))
@@ -22,7 +24,8 @@ static void info_server(server_t *srv, buf_t *out)
     uint64_t up = now > srv->start_ms ? (now - srv->start_ms) / 1000 : 0;
     buf_printf(out,
                "# Server\r\nredis_version:%s\r\ndynis_version:%s\r\nredis_git_sha1:00000000\r\n"
-               "redis_git_dirty:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+               "redis_git_dirty:0\r\nredis_mode:" COMMAND_SERVER_MODE "\r\n"
+               "os:%s %s %s\r\narch_bits:%d\r\n"
                "multiplexing_api:epoll\r\ngcc_version:%d.%d.%d\r\nprocess_id:%d\r\n"
                "run_id:%s\r\ntcp_port:%d\r\nserver_time_usec:%llu\r\n"
                "uptime_in_seconds:%llu\r\nuptime_in_days:%llu\r\nhz:%d\r\nconfigured_hz:%d\r\n"
@@ -135,7 +138,7 @@ static void info_cpu(server_t *srv, buf_t *out)
 
 static void info_cluster(server_t *srv, buf_t *out)
 {
-    buf_append_str(out, "# Cluster\r\ncluster_enabled:0\r\n");
+    buf_append_str(out, "# Cluster\r\ncluster_enabled:1\r\n");
 }
 
 static void info_keyspace(server_t *srv, buf_t *out)
@@ -147,18 +150,58 @@ static void info_keyspace(server_t *srv, buf_t *out)
                    LL(keyspace_expire_count(srv->ks)));
 }
 
+/* Every member of the view: "member<i>:id=...,addr=host:port@bus,state=...". */
+static void info_members(server_t *srv, buf_t *out)
+{
+    const member_view_t *view = node_view(srv->node);
+    for (size_t i = 0; i < member_count(view); i++) {
+        const member_t *m = member_at(view, i);
+        buf_printf(out, "member%zu:id=%s,addr=%s:%u@%u,state=%s,weight=%u,zone=%s\r\n", i, m->id,
+                   m->host, m->port, m->bus_port, member_state_name(m->state), m->weight,
+                   m->zone);
+    }
+}
+
 static void info_dynamo(server_t *srv, buf_t *out)
 {
-    const config_t *cfg = srv->cfg;
+    const node_t *node = srv->node;
+    const node_config_t *nc = node_config(node);
+    const node_stats_t *ns = node_stats(node);
+    const hint_stats_t *hs = hint_stats(node_hints(node));
+    const ae_stats_t *as = node_ae_stats(node);
+    const bus_stats_t *bs = bus_stats(srv->bus);
+    const ring_t *ring = node_ring(node);
+    uint32_t mine = 0;
+    for (uint32_t slot = 0; slot < SLOT_COUNT; slot++)
+        mine += node_replicates(node, (uint16_t)slot);
     buf_printf(out,
-               "# Dynamo\r\nnode_id:%s\r\nactor:%016llx\r\nbus_port:%d\r\nreplicas:%d\r\n"
-               "read_quorum:%d\r\n"
-               "write_quorum:%d\r\nring_epoch:0\r\nowned_slots:16384\r\nhints_pending:0\r\n"
-               "hints_delivered:0\r\nread_repairs:0\r\nae_rounds:0\r\nae_keys_exchanged:0\r\n"
-               "siblings_created:%llu\r\n",
-               srv->node_id, LL(srv->actor), cfg->bus_port ? cfg->bus_port : srv->port + 10000,
-               cfg->replicas, cfg->read_quorum,
-               cfg->write_quorum, LL(keyspace_stats(srv->ks)->siblings_created));
+               "# Dynamo\r\nnode_id:%s\r\nactor:%010llx\r\nbus_port:%u\r\nreplicas:%u\r\n"
+               "read_quorum:%u\r\nwrite_quorum:%u\r\nmembers:%zu\r\n",
+               srv->node_id, LL(nc->actor), nc->bus_port, nc->n, nc->r, nc->w,
+               member_count(node_view(node)));
+    info_members(srv, out);
+    buf_printf(out,
+               "ring_epoch:%llu\r\nring_nodes:%zu\r\nowned_slots:%u\r\nhandoff_pending:%d\r\n"
+               "requests_received:%llu\r\nrequests_coordinated:%llu\r\nreads_coordinated:%llu\r\n"
+               "writes_coordinated:%llu\r\nrequests_forwarded:%llu\r\nforward_fallbacks:%llu\r\n"
+               "quorum_failures:%llu\r\nread_repairs:%llu\r\nhints_stored:%llu\r\n"
+               "hints_pending:%llu\r\nhints_delivered:%llu\r\nhandoff_keys:%llu\r\n"
+               "ring_changes:%llu\r\nae_rounds:%llu\r\nae_keys_exchanged:%llu\r\n"
+               "siblings_created:%llu\r\nbad_messages:%llu\r\nstore_errors:%llu\r\n",
+               LL(ring_epoch(ring)), ring_node_count(ring), mine, node_handoff_pending(node),
+               LL(ns->client_ops), LL(ns->gets + ns->puts), LL(ns->gets), LL(ns->puts),
+               LL(ns->forwarded), LL(ns->forward_fallbacks), LL(ns->quorum_failures),
+               LL(ns->read_repairs), LL(ns->hints_stored), LL(hs->pending), LL(hs->delivered),
+               LL(ns->handoff_keys), LL(ns->ring_changes), LL(as->rounds), LL(as->keys_exchanged),
+               LL(keyspace_stats(srv->ks)->siblings_created), LL(ns->bad_messages),
+               LL(ns->store_errors));
+    buf_printf(out,
+               "bus_bytes_in:%llu\r\nbus_bytes_out:%llu\r\nbus_messages_in:%llu\r\n"
+               "bus_messages_out:%llu\r\nbus_dropped:%llu\r\nbus_auth_failures:%llu\r\n"
+               "bus_links_connected:%llu\r\nbus_link_failures:%llu\r\n",
+               LL(bs->bytes_in), LL(bs->bytes_out), LL(bs->messages_in), LL(bs->messages_out),
+               LL(bs->dropped), LL(bs->auth_failures), LL(bs->links_connected),
+               LL(bs->link_failures));
 }
 
 typedef struct info_section {

@@ -31,6 +31,7 @@ struct rocks_store {
     rocksdb_readoptions_t *ropts;
     store_t store;
     uint64_t commits;
+    bool commit_failed;     /* sticky: some staged writes were lost */
     uint64_t filtered_keys; /* written by compaction threads (atomic) */
     uint64_t filter_grace_ms;
 };
@@ -404,6 +405,10 @@ int rocks_store_commit(rocks_store_t *rs, buf_t *err)
 {
     write_stage_t *ws = &rs->stage;
     size_t n = write_stage_count(ws);
+    if (rs->commit_failed) {
+        buf_append_str(err, "an earlier commit failed");
+        return STORE_EIO;
+    }
     if (n == 0)
         return STORE_OK;
     for (size_t i = 0; i < n; i++) {
@@ -422,6 +427,7 @@ int rocks_store_commit(rocks_store_t *rs, buf_t *err)
     if (e != NULL) {
         buf_append_str(err, e);
         free(e);
+        rs->commit_failed = true;
         return STORE_EIO;
     }
     rs->commits++;

@@ -63,8 +63,9 @@ void rocks_store_close(rocks_store_t *rs);
 store_t *rocks_store_store(rocks_store_t *rs);
 
 /* Writes the staged batch in one write. Returns STORE_OK (also when nothing
- * was staged) or STORE_EIO with the reason appended to err (the batch is then
- * discarded: the caller must not acknowledge its writes). */
+ * was staged) or STORE_EIO with the reason appended to err. A failure is
+ * sticky (every later commit fails too): the lost batch may hold writes of
+ * earlier requests of the round, and none of them may be acknowledged. */
 int rocks_store_commit(rocks_store_t *rs, buf_t *err);
 /* True when writes are staged and not yet committed. */
 bool rocks_store_pending(const rocks_store_t *rs);

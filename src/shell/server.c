@@ -87,6 +87,7 @@ static void unlink_pending(server_t *srv, client_t *c)
 void server_close_client(server_t *srv, client_t *c)
 {
     unlink_pending(srv, c);
+    server_node_client_gone(srv, c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -269,6 +270,7 @@ static void server_unlisten(server_t *srv)
  * commits the round's writes, then sends the replies that depend on them. */
 static void server_before_sleep(server_t *srv)
 {
+    server_node_round(srv);
     if (rocks_store_pending(srv->rs)) {
         buf_t err = BUF_INIT;
         if (rocks_store_commit(srv->rs, &err) != STORE_OK) {
@@ -533,7 +535,7 @@ server_t *server_new(config_t *cfg)
     /* Bind first: a busy port fails before RocksDB is touched. Connections
      * wait in the backlog until the loop runs. */
     if (srv->base == NULL || server_listen(srv) < 0 || server_open_store(srv) < 0 ||
-        server_add_timers(srv) < 0) {
+        server_node_start(srv) < 0 || server_add_timers(srv) < 0) {
         server_free(srv);
         return NULL;
     }
@@ -543,7 +545,7 @@ server_t *server_new(config_t *cfg)
 
 int server_run(server_t *srv)
 {
-    log_notice("Running mode=standalone, port=%d.", srv->port);
+    log_notice("Running mode=cluster, port=%d.", srv->port);
     log_notice("Ready to accept connections tcp");
     int status = 0;
     while (!srv->shutdown_asked) {
@@ -558,6 +560,13 @@ int server_run(server_t *srv)
     server_unlisten(srv);
     while (srv->clients != NULL)
         server_close_client(srv, srv->clients);
+    server_node_stop(srv);
+    if (rocks_store_pending(srv->rs)) {
+        buf_t err = BUF_INIT;
+        if (rocks_store_commit(srv->rs, &err) != STORE_OK)
+            log_warning("RocksDB write failed at shutdown: %.*s", (int)err.len, err.data);
+        buf_free(&err);
+    }
     keyspace_free(srv->ks);
     srv->ks = NULL;
     rocks_store_close(srv->rs);
@@ -574,6 +583,7 @@ void server_free(server_t *srv)
     server_unlisten(srv);
     while (srv->clients != NULL)
         server_close_client(srv, srv->clients);
+    server_node_stop(srv);
     struct event *evs[] = {srv->cron_ev, srv->second_ev, srv->sig_evs[0], srv->sig_evs[1]};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)

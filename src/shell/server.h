@@ -2,10 +2,14 @@
  * listener, timers and signals, the RocksDB store and the keyspace.
  *
  * A round of the event loop runs every ready callback (client reads parse
- * and dispatch requests, replies go to each client's output buffer), then
- * server_before_sleep commits the store's batch (so every write is in
- * RocksDB before its reply leaves) and writes every pending client's output
- * with one write() each. Nothing is written from a read callback.
+ * and dispatch requests, replies go to each client's output buffer; bus
+ * messages and timers drive the cluster node), then server_before_sleep
+ * runs the clients the node's answers unparked, commits the store's batch
+ * (so every write is in RocksDB before its reply leaves) and writes every
+ * pending client's output with one write() each. Nothing is written from a
+ * read callback: bus_send only queues, and the bus writes when its write
+ * events fire, in a later round, so a replica's acknowledgement never
+ * leaves before the write it acknowledges is committed.
  *
  * The struct is shared by the shell's files (client.c, server_api.c, info.c)
  * and no one else; the core and proto layers see only store_t, keyspace_t
@@ -17,8 +21,9 @@
 #include <stdint.h>
 
 #include "core/keyspace.h"
+#include "core/node.h"
 #include "proto/command.h"
-#include "proto/request.h"
+#include "shell/bus.h"
 #include "shell/client.h"
 #include "shell/config.h"
 #include "shell/rocks_store.h"
@@ -33,6 +38,13 @@
 #define SERVER_OPS_SAMPLES 16
 /* File descriptors kept beyond maxclients for RocksDB and listeners. */
 #define SERVER_RESERVED_FDS 128
+/* CLUSTER MEETs waiting for their bus probe's answer (bus.h's probes). */
+#define SERVER_MEETS_MAX BUS_PROBES_MAX
+/* A node request id is the client id shifted by this, plus the index of
+ * the key in the client's command (coord_reply_write.h's GATHER_KEYS_MAX). */
+#define SERVER_REQ_IDX_BITS 20
+/* Rounds of resumed clients run before a round's commit. */
+#define SERVER_RESUME_ROUNDS_MAX 64
 
 struct event_base;
 struct event;
@@ -61,6 +73,19 @@ typedef struct server {
 
     rocks_store_t *rs;
     keyspace_t *ks;
+    node_t *node;                /* the cluster node over rs (server_node.c) */
+    bus_t *bus;
+    struct event *node_ev;       /* node_tick at node_next_deadline */
+    uint64_t node_armed_ms;      /* when node_ev fires; UINT64_MAX: not armed */
+    struct server_meet {
+        char host[BUS_HOST_LEN_MAX + 1];
+        uint16_t port, bus_port;
+    } meets[SERVER_MEETS_MAX];   /* CLUSTER MEETs awaiting their probe */
+    size_t nmeets;
+    client_t **parked;           /* parked clients by id, chained on parked_next */
+    size_t parked_cap;           /* buckets, a power of two (0: none yet) */
+    size_t nparked;
+    client_t *resume;            /* unparked clients with requests waiting */
     server_api_t api;
     uint64_t actor;              /* vector-clock actor of this node */
     char node_id[41];            /* 40 hex digits */
@@ -106,7 +131,25 @@ void server_close_client(server_t *srv, client_t *c);
 /* Applies a changed hz (re-arms the cron timer). */
 void server_apply_hz(server_t *srv);
 
-/* The server_api_t implementation (server_api.c). */
+/* The server_api_t implementation (server_api.c, and server_node.c for the
+ * node's entries). */
 void server_api_init(server_t *srv);
+
+/* The cluster node (server_node.c). server_node_start creates the node
+ * over the store and the bus on the bus port, and arms the node's timer;
+ * -1 (logged) on failure. server_node_stop frees them (before the event
+ * base). */
+int server_node_start(server_t *srv);
+void server_node_stop(server_t *srv);
+/* Fills api's node and CLUSTER entries. */
+void server_node_api(server_api_t *api);
+/* Carries out the node's effects: SEND to the bus, REPLY to the parked
+ * client that waits for it (dropped when that client is gone). */
+void server_node_drain(server_t *srv);
+/* Runs the clients the node's answers unparked, then re-arms the node's
+ * timer. Called by server_before_sleep before the commit. */
+void server_node_round(server_t *srv);
+/* Forgets a client that is closing (parked table, resume list). */
+void server_node_client_gone(server_t *srv, client_t *c);
 
 #endif

@@ -112,4 +112,5 @@ void server_api_init(server_t *srv)
         .shutdown = api_shutdown,
         .requirepass = api_requirepass,
     };
+    server_node_api(&srv->api);
 }

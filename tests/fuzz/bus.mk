@@ -9,6 +9,7 @@ FUZZ_BUS_SRC = \
 	$(top_srcdir)/src/shell/bus_frame.c \
 	$(top_srcdir)/src/util/alloc.c \
 	$(top_srcdir)/src/util/buf.c \
+	$(top_srcdir)/src/util/hex.c \
 	$(top_srcdir)/src/util/sha256.c
 
 tests/fuzz/fuzz_bus: $(FUZZ_BUS_SRC) $(top_srcdir)/src/shell/bus_frame.h

@@ -10,7 +10,10 @@ FUZZ_REQUEST_SRC = \
 	$(top_srcdir)/src/proto/request.c \
 	$(top_srcdir)/src/util/alloc.c \
 	$(top_srcdir)/src/util/buf.c \
-	$(top_srcdir)/src/util/pcg.c
+	$(top_srcdir)/src/util/hex.c \
+	$(top_srcdir)/src/util/pcg.c \
+	$(top_srcdir)/src/util/splitargs.c \
+	$(top_srcdir)/src/util/strconv.c
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I$(top_srcdir)/src -I$(top_builddir)
 

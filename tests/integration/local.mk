@@ -1,6 +1,7 @@
 # tests/integration/local.mk - real dynis-server processes driven over TCP
 # with hiredis, as Check suites. procs.{c,h} start and stop servers (reused
-# by the cluster tests of later issues), expect.{c,h} assert on replies.
+# by cluster.{c,h}: clusters of nodes formed by CLUSTER MEET, for
+# test_cluster), expect.{c,h} assert on replies.
 # The suites run $DYNIS_SERVER (set by AM_TESTS_ENVIRONMENT) and depend on
 # the installed programs, so `make check` builds dynis-server first.
 INTEGRATION_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/unit $(HIREDIS_CFLAGS) $(CHECK_CFLAGS)
@@ -13,11 +14,13 @@ INTEGRATION_COMMON = \
 check_PROGRAMS += \
 	tests/integration/test_commands \
 	tests/integration/test_lifecycle \
-	tests/integration/test_badinput
+	tests/integration/test_badinput \
+	tests/integration/test_cluster
 TESTS += \
 	tests/integration/test_commands \
 	tests/integration/test_lifecycle \
-	tests/integration/test_badinput
+	tests/integration/test_badinput \
+	tests/integration/test_cluster
 
 tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEGRATION_COMMON)
 tests_integration_test_commands_CFLAGS = $(INTEGRATION_CFLAGS)
@@ -33,3 +36,9 @@ tests_integration_test_badinput_SOURCES = tests/integration/test_badinput.c $(IN
 tests_integration_test_badinput_CFLAGS = $(INTEGRATION_CFLAGS)
 tests_integration_test_badinput_LDADD = $(INTEGRATION_LDADD)
 EXTRA_tests_integration_test_badinput_DEPENDENCIES = $(bin_PROGRAMS)
+
+tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c \
+	tests/integration/cluster.c tests/integration/cluster.h $(INTEGRATION_COMMON)
+tests_integration_test_cluster_CFLAGS = $(INTEGRATION_CFLAGS)
+tests_integration_test_cluster_LDADD = $(INTEGRATION_LDADD)
+EXTRA_tests_integration_test_cluster_DEPENDENCIES = $(bin_PROGRAMS)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #define START_ATTEMPTS_MAX 3
 #define LOG_TAIL_BYTES 4096
 #define NFTW_FDS_MAX 16
+#define FREE_PORT_ATTEMPTS_MAX 100
+#define PORT_MAX 65535
 
 static char procs_base[PROC_PATH_MAX];
 static unsigned procs_dir_seq;
@@ -65,19 +68,40 @@ int procs_temp_dir(char *out, size_t cap)
     return mkdir(out, 0700) == 0 ? 0 : -1;
 }
 
-int procs_free_port(void)
+/* Binds 127.0.0.1:port (0: any) and returns the fd, the port in *bound. */
+static int bind_port(int port, int *bound)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sa;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+int procs_free_port(void)
+{
+    for (int i = 0; i < FREE_PORT_ATTEMPTS_MAX; i++) {
+        int port = -1, bus = -1;
+        int fd = bind_port(0, &port);
+        if (fd < 0)
+            return -1;
+        int bus_fd = port + PROC_BUS_OFFSET <= PORT_MAX ? bind_port(port + PROC_BUS_OFFSET, &bus) : -1;
+        close(fd);
+        if (bus_fd >= 0) {
+            close(bus_fd);
+            return port;
+        }
+    }
+    return -1;
 }
 
 static int unlink_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -93,14 +117,38 @@ int procs_rm_rf(const char *path)
     return nftw(path, unlink_cb, NFTW_FDS_MAX, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A client port and a bus port, distinct and both free now: 0, or -1. */
+static int free_port_pair(int *port, int *bus)
+{
+    int fd = bind_port(0, port);
+    if (fd < 0)
+        return -1;
+    int bus_fd = bind_port(0, bus);
+    close(fd);
+    if (bus_fd < 0)
+        return -1;
+    close(bus_fd);
+    return 0;
+}
+
 /* In the child: stdout/stderr to the log, die with the parent, exec. */
 static void exec_server(const proc_t *p, const char *bin)
 {
-    char port[16];
+    char port[16], bus[16];
     snprintf(port, sizeof port, "%d", p->port);
-    const char *argv[PROC_ARGS_MAX + 8] = {bin, "--port", port, "--bind", "127.0.0.1", "--dir", p->dir};
-    int argc = 7;
-    for (int i = 0; p->extra[i] != NULL && i < PROC_ARGS_MAX; i++)
+    snprintf(bus, sizeof bus, "%d", p->bus_port);
+    const char *argv[PROC_ARGS_MAX + 11] = {bin};
+    int argc = 1;
+    if (p->conf != NULL)
+        argv[argc++] = p->conf;
+    const char *fixed[] = {"--port", port, "--bind", "127.0.0.1", "--dir", p->dir};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        argv[argc++] = fixed[i];
+    if (p->bus_port != 0) {
+        argv[argc++] = "--bus-port";
+        argv[argc++] = bus;
+    }
+    for (int i = 0; i < PROC_ARGS_MAX && p->extra[i] != NULL; i++)
         argv[argc++] = p->extra[i];
     argv[argc] = NULL;
     int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -134,12 +182,23 @@ static bool answers_ping(int port)
     return ok;
 }
 
-/* Forks the server on a fresh port and waits for PING: 0, or -1 when it
+/* Chooses the ports of the next start: new free ones, unless a cluster
+ * node that has run keeps its own. Returns 0 or -1. */
+static int choose_ports(proc_t *p)
+{
+    if (p->keep_ports && p->has_run)
+        return 0;
+    if (p->keep_ports)
+        return free_port_pair(&p->port, &p->bus_port);
+    p->port = procs_free_port();
+    return p->port < 0 ? -1 : 0;
+}
+
+/* Forks the server on its ports and waits for PING: 0, or -1 when it
  * exited or did not answer in time (then it is stopped). */
 static int spawn_once(proc_t *p, const char *bin)
 {
-    p->port = procs_free_port();
-    if (p->port < 0)
+    if (choose_ports(p) != 0)
         return -1;
     fflush(NULL);
     pid_t pid = fork();
@@ -166,19 +225,25 @@ static int spawn(proc_t *p)
         fprintf(stderr, "procs: DYNIS_SERVER (%s) is not an executable\n", bin ? bin : "unset");
         return -1;
     }
-    for (int i = 0; i < START_ATTEMPTS_MAX; i++)
-        if (spawn_once(p, bin) == 0)
+    for (int i = 0; i < START_ATTEMPTS_MAX; i++) {
+        if (spawn_once(p, bin) == 0) {
+            p->has_run = true;
             return 0;
+        }
+    }
     proc_print_log(p);
     return -1;
 }
 
-proc_t *proc_start(const char *const *extra)
+/* A new proc with its directory, started: the owned proc, or NULL. */
+static proc_t *proc_launch(const char *conf, const char *const *extra, bool node)
 {
     proc_t *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
-    for (int i = 0; extra != NULL && extra[i] != NULL && i < PROC_ARGS_MAX - 1; i++)
+    p->conf = conf;
+    p->keep_ports = node;
+    for (int i = 0; extra != NULL && i < PROC_ARGS_MAX - 1 && extra[i] != NULL; i++)
         p->extra[i] = extra[i];
     char base[PROC_PATH_MAX];
     if (procs_temp_dir(base, sizeof base) != 0) {
@@ -192,6 +257,21 @@ proc_t *proc_start(const char *const *extra)
         return NULL;
     }
     return p;
+}
+
+proc_t *proc_start(const char *const *extra)
+{
+    return proc_start_conf(NULL, extra);
+}
+
+proc_t *proc_start_conf(const char *conf, const char *const *extra)
+{
+    return proc_launch(conf, extra, false);
+}
+
+proc_t *proc_start_node(const char *conf, const char *const *extra)
+{
+    return proc_launch(conf, extra, true);
 }
 
 int proc_restart(proc_t *p)

@@ -2,7 +2,8 @@
  * keys with a TTL disappear on access and, without any access, by active
  * expiry (DBSIZE drops); 1000 acknowledged writes survive kill -9 and a
  * restart on the same directory; SIGTERM and SHUTDOWN exit with status 0
- * and keep the data. Each test starts its own server. */
+ * and keep the data; a configuration file applies and the command line
+ * overrides it. Each test starts its own server. */
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -179,6 +180,35 @@ START_TEST(flushall_survives_restart)
 }
 END_TEST
 
+/* dynis-server FILE --option value: the file's settings apply, and the
+ * command line overrides them, as with redis-server. */
+START_TEST(config_file_and_overrides)
+{
+    char dir[PROC_PATH_MAX], conf[PROC_PATH_MAX + 16];
+    ck_assert_int_eq(procs_temp_dir(dir, sizeof dir), 0);
+    snprintf(conf, sizeof conf, "%s/dynis.conf", dir);
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# written by test_lifecycle\nport 1\nmaxclients 77\n"
+          "appendfsync always\nproto-max-bulk-len 2mb\n", f);
+    fclose(f);
+    static const char *const opts[] = {"--appendfsync", "no", NULL};
+    proc_t *p = proc_start_conf(conf, opts);
+    ck_assert_msg(p != NULL, "dynis-server did not start with %s", conf);
+    redisContext *c = connect_to(p);
+    const char *want[][2] = {{"maxclients", "77"}, {"appendfsync", "no"},
+                             {"proto-max-bulk-len", "2097152"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        redisReply *r = expect_reply(c, "CONFIG GET %s", want[i][0]);
+        ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "CONFIG GET %s", want[i][0]);
+        ck_assert_str_eq(r->element[1]->str, want[i][1]);
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    proc_free(p);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("lifecycle");
@@ -191,6 +221,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigterm_exits_cleanly);
     tcase_add_test(tc, shutdown_exits_cleanly);
     tcase_add_test(tc, flushall_survives_restart);
+    tcase_add_test(tc, config_file_and_overrides);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -65,6 +65,7 @@ typedef struct sim_node {
     bool leaving;
     uint32_t life;
     uint64_t down_until; /* restart time while crashed */
+    uint64_t tick_floor; /* no tick before this (one tick per ms at most) */
 } sim_node_t;
 
 enum sim_client_phase {

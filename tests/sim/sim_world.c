@@ -9,7 +9,9 @@
 #include "sim_int.h"
 #include "util/alloc.h"
 
-#define SIM_TICK_GUARD_MS 1 /* a node asking for a tick in the past gets it 1 ms on */
+#define SIM_TICK_GUARD_MS 1
+#define SIM_RESTART_RETRY_MS 50
+#define SIM_READ_RETRIES_MAX 8 /* restarts tried at once after the faults stop */ /* a node asking for a tick in the past gets it 1 ms on */
 
 /* ---- nodes ---------------------------------------------------------------- */
 
@@ -69,17 +71,21 @@ static void sim_node_member(const sim_t *s, uint32_t i, member_t *m)
     m->weight = 1;
 }
 
-static void sim_node_start(sim_t *s, uint32_t i)
+/* Starts node i on its store. A start can fail on an injected storage
+ * fault (node_new refuses to start from defaults): returns false, and the
+ * caller retries later, as a supervisor would. */
+static bool sim_node_start(sim_t *s, uint32_t i)
 {
     sim_node_t *n = &s->nodes[i];
     node_config_t cfg;
     sim_node_config(s, i, &cfg);
     n->node = node_new(&cfg, s->opts.seed * 31 + i * 7 + n->life, &n->store, sim_node_now(s, i));
     if (!n->node) {
-        fprintf(stderr, "dynis-sim: node_new failed for node %u\n", i);
-        abort();
+        mem_store_crash(n->ms);
+        return false;
     }
     mem_store_commit(n->ms);
+    return true;
 }
 
 static void sim_node_create(sim_t *s, uint32_t i)
@@ -93,14 +99,18 @@ static void sim_node_create(sim_t *s, uint32_t i)
     n->store = mem_store_as_store(n->ms);
     if (s->opts.faults == SIM_FAULTS_ALL)
         n->skew_ms = (int64_t)pcg32_bounded(&s->fault_rng, 601) - 300;
-    sim_node_start(s, i);
+    if (!sim_node_start(s, i))
+        abort(); /* a fresh store has no faults */
 }
+
+static void sim_collect_node(sim_t *s, uint32_t i);
 
 static void sim_node_crash(sim_t *s, uint32_t i, bool lose_staged)
 {
     sim_node_t *n = &s->nodes[i];
     if (!lose_staged)
         mem_store_commit(n->ms);
+    sim_collect_node(s, i);
     node_free(n->node);
     n->node = NULL;
     mem_store_crash(n->ms);
@@ -111,7 +121,8 @@ static void sim_node_restart(sim_t *s, uint32_t i)
 {
     s->nodes[i].life++;
     s->nodes[i].down_until = 0;
-    sim_node_start(s, i);
+    if (!sim_node_start(s, i))
+        s->nodes[i].down_until = s->now + SIM_RESTART_RETRY_MS;
 }
 
 /* ---- the network ---------------------------------------------------------- */
@@ -327,6 +338,7 @@ static void sim_reap_leavers(sim_t *s)
         const hint_stats_t *hs = hint_stats(node_hints(n->node));
         if (ring_node_index(node_ring(n->node), n->id) < 0 &&
             mem_store_count(n->ms, STORE_CF_DATA) == 0 && hs->pending == 0) {
+            sim_collect_node(s, i);
             node_free(n->node);
             n->node = NULL;
             n->member = false;
@@ -358,13 +370,19 @@ typedef struct sim_next {
     uint32_t node;
 } sim_next_t;
 
+/* When node i wants its next tick, in virtual time: now when its deadline
+ * passed, but never twice at the same time (a deadline a tick did not move
+ * would otherwise spin the loop). An early version pushed every passed
+ * deadline to now + 1, behind any message due then: under load a node was
+ * never ticked, stopped gossiping, and was suspected in fault-free runs. */
 static uint64_t sim_node_deadline(const sim_t *s, uint32_t i)
 {
     uint64_t d = node_next_deadline(s->nodes[i].node);
     if (d == UINT64_MAX)
         return d;
     int64_t at = (int64_t)d - s->nodes[i].skew_ms;
-    return at <= (int64_t)s->now ? s->now + SIM_TICK_GUARD_MS : (uint64_t)at;
+    uint64_t when = at <= (int64_t)s->now ? s->now : (uint64_t)at;
+    return when < s->nodes[i].tick_floor ? s->nodes[i].tick_floor : when;
 }
 
 static sim_next_t sim_next(const sim_t *s)
@@ -395,6 +413,7 @@ static void sim_run_until(sim_t *s, uint64_t until, bool (*done)(const sim_t *))
         }
         s->now = n.at > s->now ? n.at : s->now;
         if (n.what == 1) {
+            s->nodes[n.node].tick_floor = s->now + SIM_TICK_GUARD_MS;
             node_tick(s->nodes[n.node].node, sim_node_now(s, n.node));
             if (!sim_crash_mid_event(s, n.node))
                 sim_after_event(s, n.node);
@@ -461,7 +480,7 @@ static bool sim_workload_done(const sim_t *s)
 static void sim_restart_all(sim_t *s)
 {
     for (uint32_t i = 0; i < s->nnodes; i++) {
-        if (s->nodes[i].member && !s->nodes[i].node)
+        for (int t = 0; t < SIM_READ_RETRIES_MAX && s->nodes[i].member && !s->nodes[i].node; t++)
             sim_node_restart(s, i);
     }
 }
@@ -514,22 +533,28 @@ static void sim_quiet(sim_t *s)
     }
 }
 
-static void sim_collect(sim_t *s)
+/* Adds node i's counters to the summary (before it crashes or at the end:
+ * a node's counters live in memory only). */
+static void sim_collect_node(sim_t *s, uint32_t i)
 {
     sim_summary_t *sum = s->sum;
+    const node_stats_t *st = node_stats(s->nodes[i].node);
+    const hint_stats_t *hs = hint_stats(node_hints(s->nodes[i].node));
+    sum->hints_stored += st->hints_stored;
+    sum->hints_delivered += hs->delivered;
+    sum->read_repairs += st->read_repairs;
+    sum->ae_keys += node_ae_stats(s->nodes[i].node)->keys_exchanged;
+    sum->handoff_keys += st->handoff_keys;
+    sum->forwards += st->forwarded;
+}
+
+static void sim_collect(sim_t *s)
+{
     for (uint32_t i = 0; i < s->nnodes; i++) {
-        if (!s->nodes[i].node)
-            continue;
-        const node_stats_t *st = node_stats(s->nodes[i].node);
-        const hint_stats_t *hs = hint_stats(node_hints(s->nodes[i].node));
-        sum->hints_stored += st->hints_stored;
-        sum->hints_delivered += hs->delivered;
-        sum->read_repairs += st->read_repairs;
-        sum->ae_keys += node_ae_stats(s->nodes[i].node)->keys_exchanged;
-        sum->handoff_keys += st->handoff_keys;
-        sum->forwards += st->forwarded;
+        if (s->nodes[i].node)
+            sim_collect_node(s, i);
     }
-    sum->sim_ms = s->now - SIM_T0_MS;
+    s->sum->sim_ms = s->now - SIM_T0_MS;
 }
 
 static void sim_print(const sim_t *s)
@@ -565,11 +590,14 @@ static void sim_print_nodes(const sim_t *s)
                 n->member ? " member" : "", n->leaving ? " leaving" : "");
         if (n->node) {
             const ring_t *r = node_ring(n->node);
-            fprintf(s->out, ", ring epoch %" PRIu64 " of %zu nodes%s, handoff %s, hints %" PRIu64,
+            fprintf(s->out,
+                    ", ring epoch %" PRIu64 " of %zu nodes%s, handoff %s, hints %" PRIu64
+                    ", bad messages %" PRIu64,
                     ring_epoch(r), ring_node_count(r),
                     ring_node_index(r, n->id) >= 0 ? " (in it)" : "",
                     node_handoff_pending(n->node) ? "pending" : "done",
-                    hint_stats(node_hints(n->node))->pending);
+                    hint_stats(node_hints(n->node))->pending,
+                    node_stats(n->node)->bad_messages);
         }
         fprintf(s->out, ", keys %zu\n", mem_store_count(n->ms, STORE_CF_DATA));
     }

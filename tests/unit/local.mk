@@ -17,3 +17,4 @@ include tests/unit/ring.mk
 include tests/unit/sync.mk
 include tests/unit/node.mk
 include tests/unit/bus.mk
+include tests/unit/cluster.mk

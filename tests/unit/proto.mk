@@ -18,3 +18,11 @@ TESTS += tests/unit/test_command
 tests_unit_test_command_SOURCES = tests/unit/test_command.c tests/unit/check_main.h
 tests_unit_test_command_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_command_LDADD = $(PROTO_UNIT_LDADD)
+
+# The node's answers as RESP, multi-key gathering, and the keyed handlers on
+# a lone node (test_cmd_node).
+check_PROGRAMS += tests/unit/test_cmd_node
+TESTS += tests/unit/test_cmd_node
+tests_unit_test_cmd_node_SOURCES = tests/unit/test_cmd_node.c tests/unit/check_main.h
+tests_unit_test_cmd_node_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cmd_node_LDADD = $(PROTO_UNIT_LDADD)

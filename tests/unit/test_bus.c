@@ -15,6 +15,7 @@
 #include "check_main.h"
 #include "shell/bus.h"
 #include "util/alloc.h"
+#include "util/hex.h"
 
 #define PUMP_ROUNDS_MAX 1000 /* 10 ms each */
 #define EXCHANGE_MESSAGES 10000
@@ -174,14 +175,14 @@ START_TEST(session_handshake_without_sockets)
     /* NODE.HELLO, then the right proof: MSG passes. */
     uint8_t cnonce[BUS_NONCE_LEN] = {9}, proof[SHA256_DIGEST_LEN];
     char cnonce_hex[2 * BUS_NONCE_LEN + 1], proof_hex[2 * SHA256_DIGEST_LEN + 1];
-    bus_hex_encode(cnonce, sizeof cnonce, cnonce_hex);
+    hex_encode(cnonce, sizeof cnonce, cnonce_hex);
     buf_t in = BUF_INIT;
     buf_printf(&in, "*4\r\n$10\r\nNODE.HELLO\r\n$1\r\n1\r\n$40\r\n%s\r\n$32\r\n%s\r\n", ID_A, cnonce_hex);
     buf_clear(&out);
     ck_assert_int_eq(bus_session_feed(s, in.data, in.len, &out), BUS_SESSION_OK);
     ck_assert_int_eq(strncmp(out.data, "*3\r\n$40\r\nbbbb", 13), 0);
     bus_proof_client("s3cret", nonce, cnonce, ID_A, proof);
-    bus_hex_encode(proof, sizeof proof, proof_hex);
+    hex_encode(proof, sizeof proof, proof_hex);
     buf_clear(&in);
     buf_printf(&in, "*2\r\n$9\r\nNODE.AUTH\r\n$64\r\n%s\r\n%s", proof_hex, msg);
     buf_clear(&out);
@@ -204,9 +205,9 @@ START_TEST(session_refuses_a_wrong_proof)
     bus_session_config_t cfg = {ID_B, "right", 4096, on_message, &rx, &stats};
     bus_session_t *s = bus_session_new(&cfg, nonce);
     char cnonce_hex[2 * BUS_NONCE_LEN + 1], proof_hex[2 * SHA256_DIGEST_LEN + 1];
-    bus_hex_encode(cnonce, sizeof cnonce, cnonce_hex);
+    hex_encode(cnonce, sizeof cnonce, cnonce_hex);
     bus_proof_client("wrong", nonce, cnonce, ID_A, proof);
-    bus_hex_encode(proof, sizeof proof, proof_hex);
+    hex_encode(proof, sizeof proof, proof_hex);
     buf_t in = BUF_INIT, out = BUF_INIT;
     buf_printf(&in, "*4\r\n$10\r\nNODE.HELLO\r\n$1\r\n1\r\n$40\r\n%s\r\n$32\r\n%s\r\n", ID_A, cnonce_hex);
     buf_printf(&in, "*2\r\n$9\r\nNODE.AUTH\r\n$64\r\n%s\r\n", proof_hex);

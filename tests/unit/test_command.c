@@ -58,8 +58,13 @@ static const char *fake_requirepass(void *impl)
 }
 
 static const server_api_t fake_server = {
-    NULL, fake_info, fake_client_list, fake_config_get, fake_config_set,
-    fake_reset_stats, fake_shutdown, fake_requirepass,
+    .info = fake_info,
+    .client_list = fake_client_list,
+    .config_get = fake_config_get,
+    .config_set = fake_config_set,
+    .reset_stats = fake_reset_stats,
+    .shutdown = fake_shutdown,
+    .requirepass = fake_requirepass,
 };
 
 static client_state_t client;
@@ -102,8 +107,9 @@ static const char *run(const char *line)
         argvlen[argc++] = strlen(w);
     }
     buf_clear(&out);
-    cmd_ctx_t ctx = {argc, argv, argvlen, &reply, &client, &fake_server, NULL, 1700000000123,
-                     1700000000123456};
+    cmd_ctx_t ctx = {.argc = argc, .argv = argv, .argvlen = argvlen, .reply = &reply,
+                     .client = &client, .server = &fake_server, .now_ms = 1700000000123,
+                     .now_us = 1700000000123456};
     command_dispatch(&ctx);
     buf_append_byte(&out, 0);
     out.len--;
@@ -237,8 +243,9 @@ START_TEST(hello_and_auth)
     ck_assert_int_eq(client.resp, 3);
     ck_assert_str_eq(client.name, "conn1");
     ck_assert(starts_with(got, "%7\r\n$6\r\nserver\r\n$5\r\ndynis\r\n$7\r\nversion\r\n"));
-    ck_assert_ptr_nonnull(strstr(got, "$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n$4\r\nmode\r\n$7\r\n"
-                                      "cluster\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"));
+    ck_assert_ptr_nonnull(strstr(got, "$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n$4\r\nmode\r\n"));
+    ck_assert_ptr_nonnull(strstr(got, "\r\n" COMMAND_SERVER_MODE "\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+                                      "$7\r\nmodules\r\n*0\r\n"));
     ck_assert_str_eq(run("client getname"), "$5\r\nconn1\r\n");
     ck_assert_str_eq(run("reset"), "+RESET\r\n");
     ck_assert_int_eq(reply.resp, 2);

@@ -130,7 +130,7 @@ START_TEST(fatal_errors_match_redis)
         {"proto-max-bulk-len 1k\n", "argument must be between 1048576 and"},
         {"loglevel loud\n",
          "argument(s) must be one of the following: debug, verbose, notice, warning"},
-        {"appendfsync sometimes\n", "one of the following: always, everysec, no"},
+        {"appendfsync sometimes\n", "one of the following: everysec, always, no"},
         {"daemonize maybe\n", "argument must be 'yes' or 'no'"},
         {"requirepass \"abc\n", "Unbalanced quotes in configuration line"},
         {"replicas 2\nread-quorum 3\n", "must not exceed replicas"},
@@ -169,6 +169,12 @@ START_TEST(command_line_overrides_file)
     ck_assert_str_eq(cfg.bind, "127.0.0.1 ::1");
     ck_assert_str_eq(cfg.requirepass, "has \"quote\"");
     ck_assert_str_ne(cfg.config_file, "");
+    config_free(&cfg);
+
+    char *save_alone[] = {"dynis-server", "--save", "--appendonly", "no"};
+    config_init(&cfg);
+    ck_assert_msg(config_load_args(&cfg, 4, save_alone, &err) == 0, "%s", err_str(&err));
+    ck_assert_str_eq(cfg.save, "");
     config_free(&cfg);
 
     char *bad[] = {"dynis-server", "--port", "0", "--unknownopt", "1"};

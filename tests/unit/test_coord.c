@@ -200,6 +200,43 @@ START_TEST(table_finds_removes_and_bounds)
 }
 END_TEST
 
+/* Random adds and removes against a plain list of what should be there. */
+START_TEST(table_index_survives_churn)
+{
+    enum { LIVE_MAX = 3000, ROUNDS = 40000 };
+    coord_table_t t;
+    coord_table_init(&t);
+    static uint64_t live[LIVE_MAX];
+    size_t nlive = 0;
+    uint64_t x = 88172645463325252ull;
+    for (int round = 0; round < ROUNDS; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        bool add = nlive == 0 || (nlive < LIVE_MAX && (x & 3) != 0 && (round / 5000) % 2 == 0) ||
+                   (nlive < LIVE_MAX && (x & 7) == 0);
+        if (add) {
+            coord_req_t *r = coord_table_add(&t, COORD_REQ_GET);
+            ck_assert_ptr_nonnull(r);
+            live[nlive++] = r->req_id;
+        } else {
+            size_t k = (size_t)(x >> 20) % nlive;
+            coord_req_t *r = coord_table_find(&t, live[k]);
+            ck_assert_ptr_nonnull(r);
+            ck_assert_uint_eq(r->req_id, live[k]);
+            coord_table_remove(&t, r);
+            ck_assert_ptr_null(coord_table_find(&t, live[k]));
+            live[k] = live[--nlive];
+        }
+        if (round % 997 == 0) {
+            ck_assert_uint_eq(t.len, nlive);
+            for (size_t i = 0; i < nlive; i++)
+                ck_assert_ptr_nonnull(coord_table_find(&t, live[i]));
+        }
+    }
+    ck_assert_ptr_null(coord_table_find(&t, UINT64_MAX));
+    coord_table_free(&t);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("coord");
@@ -211,6 +248,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, put_quorum_counts_acks);
     tcase_add_test(tc, get_merges_and_finds_stale_replicas);
     tcase_add_test(tc, table_finds_removes_and_bounds);
+    tcase_add_test(tc, table_index_survives_churn);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,17 +1,16 @@
 /* test_keyspace.c - Check suite for src/core/keyspace.c over the in-memory
  * store: exact counts, lazy and active reclaiming, SCAN and KEYS, FLUSHALL,
- * siblings and statistics; src/util/glob.c, which SCAN MATCH uses; and the
- * RESP replies of the handlers in src/proto/cmd_keys.c where they go beyond
- * Redis (siblings, DYN.*, storage errors). Redis-compatible replies are
- * compared with redis-server by the compatibility tests. */
+ * siblings and statistics; src/util/glob.c, which SCAN MATCH uses. The
+ * handlers of src/proto/cmd_keys.c, which run keyed commands on the cluster
+ * node, are tested in test_cmd_node.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "check_main.h"
+#include "strop_fixture.h"
 #include "core/keyspace.h"
 #include "core/mem_store.h"
 #include "core/slot.h"
-#include "proto/cmd_keys.h"
 #include "util/glob.h"
 
 #define NOW UINT64_C(1700000000000)
@@ -44,34 +43,14 @@ static void teardown(void)
     mem_store_free(f.ms);
 }
 
-static enum strop_kind kind_of(const char *name)
-{
-    static const struct { const char *name; enum strop_kind kind; } kinds[] = {
-        {"get", STROP_GET},     {"set", STROP_SET},         {"del", STROP_DEL},
-        {"expire", STROP_EXPIRE}, {"pexpire", STROP_EXPIRE}, {"exists", STROP_EXISTS},
-        {"ttl", STROP_TTL},     {"dyn.put", STROP_DYN_PUT}, {"dyn.del", STROP_DYN_DEL},
-        {"getdel", STROP_GETDEL}, {"persist", STROP_PERSIST}, {"append", STROP_APPEND},
-    };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i].name, name))
-            return kinds[i].kind;
-    ck_abort_msg("unknown command %s", name);
-    return STROP_GET;
-}
-
 /* Parses argv (it must parse) and runs it on argv[1] at now. */
 static void run_at(uint64_t now, const char **argv)
 {
     size_t lens[ARGS_MAX];
-    int argc = 0;
-    while (argv[argc]) {
-        ck_assert_int_lt(argc, ARGS_MAX);
-        lens[argc] = strlen(argv[argc]);
-        argc++;
-    }
+    int argc = strop_fixture_lens(argv, lens, ARGS_MAX);
     strop_op_t op;
     buf_t err = BUF_INIT;
-    ck_assert_int_eq(strop_parse(&op, kind_of(argv[0]), argc, argv, lens, now, &err), 0);
+    ck_assert_int_eq(strop_parse(&op, strop_fixture_kind(argv[0]), argc, argv, lens, now, &err), 0);
     f.rc = keyspace_run(f.ks, argv[1], lens[1], &op, now, &f.res);
     strop_op_free(&op);
     buf_free(&err);
@@ -420,113 +399,6 @@ START_TEST(glob_matches_like_redis)
 }
 END_TEST
 
-/* ---- handlers ---- */
-
-/* Runs a handler on the words of line (split at spaces) and returns its RESP2
- * reply with CR LF shown as "|", in out. */
-static const char *handle(command_handler_fn fn, const char *line, buf_t *out)
-{
-    static char words[256];
-    const char *argv[ARGS_MAX];
-    size_t lens[ARGS_MAX];
-    int argc = 0;
-    ck_assert_uint_lt(strlen(line), sizeof words);
-    strcpy(words, line);
-    for (char *p = strtok(words, " "); p; p = strtok(NULL, " ")) {
-        ck_assert_int_lt(argc, ARGS_MAX);
-        argv[argc] = strcmp(p, "''") ? p : "";
-        lens[argc] = strlen(argv[argc]);
-        argc++;
-    }
-    buf_t raw = BUF_INIT;
-    reply_t r = {&raw, 2};
-    cmd_ctx_t ctx = {.argc = argc, .argv = argv, .argvlen = lens, .reply = &r,
-                     .keyspace = f.ks, .now_ms = NOW};
-    fn(&ctx);
-    buf_clear(out);
-    for (size_t i = 0; i < raw.len; i++)
-        if (raw.data[i] != '\r')
-            buf_append_byte(out, raw.data[i] == '\n' ? '|' : (uint8_t)raw.data[i]);
-    buf_append_byte(out, 0);
-    buf_free(&raw);
-    return out->data;
-}
-
-/* The context DYN.GET k replies, into ctx (NUL-terminated). */
-static void dyn_context(buf_t *ctx)
-{
-    buf_t out = BUF_INIT;
-    const char *text = handle(cmd_dyn_get, "dyn.get k", &out);
-    const char *start = strchr(strchr(text, '$'), '|') + 1;
-    buf_clear(ctx);
-    buf_append(ctx, start, (size_t)(strchr(start, '|') - start));
-    buf_append_byte(ctx, 0);
-    buf_free(&out);
-}
-
-START_TEST(handlers_reply_siblings)
-{
-    buf_t out = BUF_INIT, ctx = BUF_INIT;
-    char line[128];
-    ck_assert_str_eq(handle(cmd_dyn_get, "dyn.get k", &out), "*1|$0||");
-    ck_assert_str_eq(handle(cmd_set, "set k v", &out), "+OK|");
-    dyn_context(&ctx);
-    snprintf(line, sizeof line, "dyn.put k %s a", ctx.data);
-    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
-    snprintf(line, sizeof line, "dyn.put k %s b", ctx.data);
-    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
-    ck_assert_str_eq(handle(cmd_get, "get k", &out), "*2|$1|a|$1|b|");
-    ck_assert_str_eq(handle(cmd_mget, "mget k nokey", &out), "*2|*2|$1|a|$1|b|$-1|");
-    ck_assert_str_eq(handle(cmd_strlen, "strlen k", &out),
-                     "-CONFLICT key has 2 siblings; resolve with DYN.GET and DYN.PUT|");
-    snprintf(line, sizeof line, "dyn.del k %s", ctx.data);
-    ck_assert_str_eq(handle(cmd_dyn_del, line, &out), ":0|"); /* covers neither sibling */
-    dyn_context(&ctx);
-    snprintf(line, sizeof line, "dyn.put k %s ab", ctx.data);
-    ck_assert_str_eq(handle(cmd_dyn_put, line, &out), "+OK|");
-    ck_assert_str_eq(handle(cmd_get, "get k", &out), "$2|ab|");
-    dyn_context(&ctx);
-    snprintf(line, sizeof line, "dyn.del k %s", ctx.data);
-    ck_assert_str_eq(handle(cmd_dyn_del, line, &out), ":1|");
-    ck_assert_str_eq(handle(cmd_get, "get k", &out), "$-1|");
-    ck_assert_str_eq(handle(cmd_dbsize, "dbsize", &out), ":0|");
-    ck_assert_str_eq(handle(cmd_dyn_put, "dyn.put k %%% v", &out), "-ERR invalid context|");
-    ck_assert_str_eq(handle(cmd_dyn_del, "dyn.del k A", &out), "-ERR invalid context|");
-    buf_free(&out);
-    buf_free(&ctx);
-}
-END_TEST
-
-START_TEST(handlers_reply_keyspace_commands)
-{
-    buf_t out = BUF_INIT;
-    ck_assert_str_eq(handle(cmd_mset, "mset a 1 b 2", &out), "+OK|");
-    ck_assert_str_eq(handle(cmd_mset, "mset a 1 b", &out),
-                     "-ERR wrong number of arguments for 'mset' command|");
-    ck_assert_str_eq(handle(cmd_exists, "exists a a b c", &out), ":3|");
-    ck_assert_str_eq(handle(cmd_keys, "keys a", &out), "*1|$1|a|");
-    ck_assert_str_eq(handle(cmd_scan, "scan 0 match b", &out), "*2|$1|0|*1|$1|b|");
-    ck_assert_str_eq(handle(cmd_scan, "scan 0 type hash", &out), "*2|$1|0|*0|");
-    ck_assert_str_eq(handle(cmd_scan, "scan x", &out), "-ERR invalid cursor|");
-    ck_assert_str_eq(handle(cmd_scan, "scan 0 count 0", &out), "-ERR syntax error|");
-    ck_assert_str_eq(handle(cmd_type, "type a", &out), "+string|");
-    ck_assert_str_eq(handle(cmd_flushall, "flushall now", &out), "-ERR syntax error|");
-    ck_assert_str_eq(handle(cmd_dbsize, "dbsize", &out), ":2|");
-    ck_assert_str_eq(handle(cmd_flushdb, "flushdb async", &out), "+OK|");
-    ck_assert_str_eq(handle(cmd_del, "del a b", &out), ":0|");
-    mem_store_fail_next(f.ms, 1);
-    ck_assert_str_eq(handle(cmd_get, "get a", &out), "-ERR storage error|");
-    mem_store_fail_next(f.ms, 1);
-    ck_assert_str_eq(handle(cmd_mget, "mget a", &out), "-ERR storage error|");
-    for (int i = 0; i < VERSIONS_SIBLINGS_MAX; i++)
-        handle(cmd_dyn_put, "dyn.put k '' v", &out);
-    ck_assert_str_eq(handle(cmd_dyn_put, "dyn.put k '' v", &out),
-                     "-CONFLICT key has too many siblings (max 64); resolve with DYN.GET and "
-                     "DYN.PUT|");
-    buf_free(&out);
-}
-END_TEST
-
 Suite *make_suite(void)
 {
     Suite *s = suite_create("keyspace");
@@ -545,10 +417,5 @@ Suite *make_suite(void)
     tcase_add_test(tc, store_failures_are_reported);
     tcase_add_test(tc, glob_matches_like_redis);
     suite_add_tcase(s, tc);
-    TCase *th = tcase_create("handlers");
-    tcase_add_checked_fixture(th, setup, teardown);
-    tcase_add_test(th, handlers_reply_siblings);
-    tcase_add_test(th, handlers_reply_keyspace_commands);
-    suite_add_tcase(s, th);
     return s;
 }

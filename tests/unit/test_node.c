@@ -360,6 +360,44 @@ START_TEST(read_repair_fixes_a_stale_replica)
 }
 END_TEST
 
+/* A node that handed a key off and deleted it must not reuse a dot when it
+ * coordinates that key again (the simulator's lost cart item). */
+START_TEST(no_dot_reuse_after_handoff)
+{
+    cluster_t *cl = cl_new(2, 1, 1, 1);
+    cl_run(cl, 1000);
+    /* Find a key node 1 owns (N = 1), and make node 0 coordinate it. */
+    char key[16];
+    uint16_t idx[1];
+    int k = 0;
+    do {
+        snprintf(key, sizeof key, "g%d", k++);
+        ring_preference_list(node_ring(cl->nodes[0]), slot_of_key(key, strlen(key)), 1, idx);
+    } while (strcmp(ring_node(node_ring(cl->nodes[0]), idx[0])->id,
+                    node_config(cl->nodes[1])->id) != 0);
+    cl->down[1] = true;
+    cl_run(cl, 1500);
+    const char *set1[] = {"SET", key, "one"};
+    const coord_reply_t *r = cl_op(cl, 0, 1, 3, set1);
+    ck_assert(!reply_is_error(r) && r->wrote);
+    dot_t first = r->dot;
+    ck_assert(stored(cl, 0, key));
+    cl->down[1] = false;
+    cl_run(cl, 3000); /* handed off to node 1, deleted on node 0 */
+    ck_assert(!stored(cl, 0, key));
+    ck_assert(stored(cl, 1, key));
+    ck_assert_uint_gt(node_stats(cl->nodes[0])->handoff_keys, 0);
+    cl->down[1] = true;
+    cl_run(cl, 1500);
+    const char *set2[] = {"SET", key, "two"};
+    r = cl_op(cl, 0, 2, 3, set2);
+    ck_assert(!reply_is_error(r) && r->wrote);
+    ck_assert(r->dot.actor != first.actor || r->dot.counter != first.counter);
+    ck_assert_uint_ne(r->dot.actor, first.actor); /* a new generation */
+    cl_free(cl);
+}
+END_TEST
+
 START_TEST(bad_bus_messages_are_counted)
 {
     cluster_t *cl = cl_new(2, 3, 2, 2);
@@ -389,6 +427,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sloppy_quorum_and_hinted_handoff);
     tcase_add_test(tc, one_context_two_writes_make_siblings);
     tcase_add_test(tc, read_repair_fixes_a_stale_replica);
+    tcase_add_test(tc, no_dot_reuse_after_handoff);
     tcase_add_test(tc, bad_bus_messages_are_counted);
     suite_add_tcase(s, tc);
     return s;

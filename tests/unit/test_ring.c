@@ -1,6 +1,6 @@
-/* test_ring.c - Check suite for src/core/ring: claim balance and movement,
- * determinism, preference lists (distinct nodes, distinct zones), ranges,
- * encode/decode and epoch comparison. */
+/* test_ring.c - Check suite for src/core/ring: claim balance and movement in
+ * chunks, determinism, preference lists (distinct nodes, distinct zones),
+ * ranges (one per chunk at most), encode/decode and epoch comparison. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +32,15 @@ static void test_nodes(ring_node_t *out, size_t count, size_t zones)
         out[i] = test_node(i, zones);
 }
 
-/* Every node within one slot of its exact weighted share. */
+/* Every chunk has one owner. */
+static void assert_chunked(const ring_t *ring)
+{
+    for (size_t s = 0; s < SLOT_COUNT; s++)
+        ck_assert_uint_eq(ring_owner(ring, (uint16_t)s),
+                          ring_owner(ring, (uint16_t)(s - s % RING_CHUNK_SLOTS)));
+}
+
+/* Every node within one chunk of its exact weighted share, whole chunks. */
 static void assert_balanced(const ring_t *ring)
 {
     uint64_t total = 0, owned = 0;
@@ -44,13 +52,14 @@ static void assert_balanced(const ring_t *ring)
         uint64_t have_x_total = ring_owned_count(ring, i) * total;
         uint64_t diff = have_x_total > exact_x_total ? have_x_total - exact_x_total
                                                      : exact_x_total - have_x_total;
-        ck_assert_msg(diff < total, "node %zu of %zu owns %zu, share %.2f", i, n,
+        ck_assert_msg(diff < total * RING_CHUNK_SLOTS, "node %zu of %zu owns %zu, share %.2f", i, n,
                       ring_owned_count(ring, i), (double)exact_x_total / (double)total);
         owned += ring_owned_count(ring, i);
     }
     ck_assert_uint_eq(owned, SLOT_COUNT);
     for (size_t s = 0; s < SLOT_COUNT; s++)
         ck_assert_uint_lt(ring_owner(ring, (uint16_t)s), n);
+    assert_chunked(ring);
 }
 
 START_TEST(balance_from_scratch)
@@ -69,7 +78,7 @@ END_TEST
 
 /* Joins one node at a time up to 64, then removes them one at a time: every
  * step balanced, and a step moves at most the slots the joining (leaving)
- * node gains (held) plus one slot per other node for rounding. */
+ * node gains (held) plus one chunk per other node for rounding. */
 START_TEST(join_and_leave_move_little)
 {
     ring_node_t nodes[TEST_NODES_MAX];
@@ -79,14 +88,14 @@ START_TEST(join_and_leave_move_little)
         int moved = ring_rebalance(ring, nodes, n);
         int gained = (int)ring_owned_count(ring, (size_t)ring_node_index(ring, nodes[n - 1].id));
         ck_assert_int_ge(moved, gained);
-        ck_assert_int_le(moved, gained + (int)(n - 1));
+        ck_assert_int_le(moved, gained + (int)(n - 1) * RING_CHUNK_SLOTS);
         assert_balanced(ring);
     }
     for (size_t n = TEST_NODES_MAX; n > 1; n--) {
         int held = (int)ring_owned_count(ring, (size_t)ring_node_index(ring, nodes[0].id));
         int moved = ring_rebalance(ring, nodes + 1, n - 1);
         ck_assert_int_ge(moved, held);
-        ck_assert_int_le(moved, held + (int)(n - 1));
+        ck_assert_int_le(moved, held + (int)(n - 1) * RING_CHUNK_SLOTS);
         memmove(nodes, nodes + 1, (n - 1) * sizeof *nodes);
         assert_balanced(ring);
     }
@@ -102,10 +111,10 @@ START_TEST(weight_change_moves_the_difference)
         nodes[i].weight = 1;
     ring_t *ring = ring_new();
     ring_rebalance(ring, nodes, 8);
-    nodes[3].weight = 2; /* share 2048 -> 3641 */
+    nodes[3].weight = 2; /* share 2048 -> 3640.9 slots */
     int moved = ring_rebalance(ring, nodes, 8);
-    ck_assert_int_ge(moved, 3641 - 2048);
-    ck_assert_int_le(moved, 3641 - 2048 + 8);
+    ck_assert_int_ge(moved, 3641 - 2048 - RING_CHUNK_SLOTS);
+    ck_assert_int_le(moved, 3641 - 2048 + 8 * RING_CHUNK_SLOTS);
     assert_balanced(ring);
     ring_free(ring);
 }
@@ -320,6 +329,69 @@ START_TEST(replica_load_balanced)
 }
 END_TEST
 
+/* Maximal runs of slots owned by node idx. */
+static size_t owned_blocks(const ring_t *ring, uint16_t idx)
+{
+    size_t blocks = 0;
+    for (size_t s = 0; s < SLOT_COUNT; s++) {
+        uint16_t prev = ring_owner(ring, (uint16_t)((s + SLOT_COUNT - 1) % SLOT_COUNT));
+        blocks += ring_owner(ring, (uint16_t)s) == idx && prev != idx;
+    }
+    return blocks;
+}
+
+/* A joiner takes chunks spread around the ring, not one block: at least one
+ * separate block per two chunks (picks of two donors can be neighbours). */
+START_TEST(join_takes_spread_chunks)
+{
+    static const size_t sizes[] = {3, 9, 31};
+    ring_node_t nodes[TEST_NODES_MAX];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        ring_t *ring = grown_ring(sizes[k], 0);
+        test_nodes(nodes, sizes[k] + 1, 0);
+        ring_rebalance(ring, nodes, sizes[k] + 1);
+        uint16_t joiner = (uint16_t)ring_node_index(ring, nodes[sizes[k]].id);
+        size_t chunks = ring_owned_count(ring, joiner) / RING_CHUNK_SLOTS;
+        ck_assert_uint_gt(chunks, 0);
+        ck_assert_uint_ge(2 * owned_blocks(ring, joiner), chunks);
+        ring_free(ring);
+    }
+}
+END_TEST
+
+/* Runs of ring_range_next start and end on chunk boundaries, so there are at
+ * most RING_CHUNK_COUNT of them, fresh and after joins and leaves. */
+static size_t assert_chunk_ranges(const ring_t *ring)
+{
+    ring_range_t r;
+    uint32_t cursor = 0;
+    size_t count = 0;
+    while (ring_range_next(ring, TEST_PREF_N, &cursor, &r)) {
+        ck_assert_uint_eq(r.first % RING_CHUNK_SLOTS, 0);
+        ck_assert_uint_eq((r.last + 1u) % RING_CHUNK_SLOTS, 0);
+        ck_assert_uint_le(++count, RING_CHUNK_COUNT);
+    }
+    return count;
+}
+
+START_TEST(ranges_follow_chunks)
+{
+    static const size_t sizes[] = {3, 5, 9};
+    ring_node_t nodes[12];
+    test_nodes(nodes, 12, 0);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        ring_t *ring = ring_new();
+        ring_rebalance(ring, nodes, sizes[k]);
+        assert_chunk_ranges(ring);
+        ring_rebalance(ring, nodes, sizes[k] + 2); /* two joins */
+        assert_chunk_ranges(ring);
+        ring_rebalance(ring, nodes + 1, sizes[k] + 1); /* a leave */
+        assert_chunk_ranges(ring);
+        ring_free(ring);
+    }
+}
+END_TEST
+
 START_TEST(ranges_cover_the_ring)
 {
     ring_t *ring = grown_ring(7, 0);
@@ -449,7 +521,8 @@ START_TEST(decode_rejects_garbage)
 }
 END_TEST
 
-/* The largest ring: RING_NODES_MAX nodes, 8 bits per owner. */
+/* The largest ring: RING_NODES_MAX nodes, 8 bits per owner, every node (of
+ * weight 1 to 3) owning a chunk; with equal weights, equal shares. */
 START_TEST(full_size_ring)
 {
     static ring_node_t nodes[RING_NODES_MAX];
@@ -469,6 +542,41 @@ START_TEST(full_size_ring)
     ck_assert_uint_eq(ring_extended_list(back, 123, RING_NODES_MAX, ext), RING_NODES_MAX);
     assert_distinct(ext, RING_NODES_MAX);
     ring_free(back);
+    for (size_t i = 0; i < RING_NODES_MAX; i++)
+        nodes[i].weight = 7;
+    ring_rebalance(ring, nodes, RING_NODES_MAX); /* equal weights: equal chunks */
+    for (size_t i = 0; i < RING_NODES_MAX; i++)
+        ck_assert_uint_eq(ring_owned_count(ring, i), SLOT_COUNT / RING_NODES_MAX);
+    ring_free(ring);
+    buf_free(&enc);
+}
+END_TEST
+
+/* An owner table not cut in chunks (decoded from elsewhere) is claimed in
+ * finer chunks, never merged: only the surplus moves. */
+START_TEST(unchunked_table_is_split)
+{
+    ring_node_t nodes[4];
+    test_nodes(nodes, 4, 0);
+    for (size_t i = 0; i < 4; i++)
+        nodes[i].weight = 1;
+    ring_t *ring = ring_new();
+    ring_rebalance(ring, nodes, 3);
+    buf_t enc = BUF_INIT;
+    ring_encode(ring, &enc);
+    /* 2 bits per owner, first slot lowest: owners 0, 1, 2, 0 in every byte. */
+    memset(enc.data + enc.len - SLOT_COUNT / 4, 0x24, SLOT_COUNT / 4);
+    cursor_t c;
+    cursor_init(&c, enc.data, enc.len);
+    ring_t *odd = ring_decode(&c);
+    ck_assert_ptr_nonnull(odd);
+    ck_assert_uint_eq(ring_owned_count(odd, 0), SLOT_COUNT / 2);
+    int moved = ring_rebalance(odd, nodes, 3); /* 8192, 4096, 4096 -> 5461 each */
+    ck_assert_int_ge(moved, 8192 - 5462);
+    ck_assert_int_le(moved, 8192 - 5461 + 2 * RING_CHUNK_SLOTS);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_le(ring_owned_count(odd, i) - 5461, 1);
+    ring_free(odd);
     ring_free(ring);
     buf_free(&enc);
 }
@@ -548,9 +656,12 @@ Suite *make_suite(void)
     tcase_add_test(tc, extended_list_extends_preference_list);
     tcase_add_test(tc, preference_lists_spread_zones);
     tcase_add_test(tc, replica_load_balanced);
+    tcase_add_test(tc, join_takes_spread_chunks);
+    tcase_add_test(tc, ranges_follow_chunks);
     tcase_add_test(tc, ranges_cover_the_ring);
     tcase_add_test(tc, encode_decode_round_trip);
     tcase_add_test(tc, full_size_ring);
+    tcase_add_test(tc, unchunked_table_is_split);
     tcase_add_test(tc, decode_rejects_garbage);
     tcase_add_test(tc, decode_rejects_bad_fields);
     tcase_add_test(tc, compare_epoch_then_content);

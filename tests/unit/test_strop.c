@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "strop_fixture.h"
 #include "core/strop.h"
 #include "core/versions.h"
 
@@ -44,36 +45,14 @@ static void reset_key(void)
     versions_init(&h.vs);
 }
 
-static enum strop_kind kind_of(const char *name)
-{
-    static const struct { const char *name; enum strop_kind kind; } kinds[] = {
-        {"get", STROP_GET},         {"set", STROP_SET},         {"getdel", STROP_GETDEL},
-        {"getex", STROP_GETEX},     {"append", STROP_APPEND},   {"strlen", STROP_STRLEN},
-        {"expire", STROP_EXPIRE},   {"pexpire", STROP_EXPIRE},  {"expireat", STROP_EXPIRE},
-        {"pexpireat", STROP_EXPIRE}, {"persist", STROP_PERSIST}, {"ttl", STROP_TTL},
-        {"pttl", STROP_TTL},        {"del", STROP_DEL},         {"exists", STROP_EXISTS},
-        {"type", STROP_TYPE},       {"dyn.put", STROP_DYN_PUT}, {"dyn.del", STROP_DYN_DEL},
-    };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i].name, name))
-            return kinds[i].kind;
-    ck_abort_msg("unknown command %s", name);
-    return STROP_GET;
-}
-
 /* Parses and evaluates argv at now; applies the write to h.vs. */
 static void run_at(uint64_t now, const char **argv)
 {
     size_t lens[ARGS_MAX];
-    int argc = 0;
-    while (argv[argc]) {
-        ck_assert_int_lt(argc, ARGS_MAX);
-        lens[argc] = strlen(argv[argc]);
-        argc++;
-    }
+    int argc = strop_fixture_lens(argv, lens, ARGS_MAX);
     strop_op_t op;
     buf_clear(&h.err);
-    h.parse_rc = strop_parse(&op, kind_of(argv[0]), argc, argv, lens, now, &h.err);
+    h.parse_rc = strop_parse(&op, strop_fixture_kind(argv[0]), argc, argv, lens, now, &h.err);
     buf_append_byte(&h.err, 0);
     if (h.parse_rc == 0) {
         strop_eval(&h.vs, now, &op, &h.res);
@@ -133,28 +112,6 @@ static void expect_ttl_ms(int64_t ms)
     RUN("pttl", "k");
     expect_int(ms);
 }
-
-START_TEST(string2ll_is_strict)
-{
-    int64_t v;
-    ck_assert(strop_string2ll("0", 1, &v) && v == 0);
-    ck_assert(strop_string2ll("-1", 2, &v) && v == -1);
-    ck_assert(strop_string2ll("9223372036854775807", 19, &v) && v == INT64_MAX);
-    ck_assert(strop_string2ll("-9223372036854775808", 20, &v) && v == INT64_MIN);
-    ck_assert(!strop_string2ll("9223372036854775808", 19, &v));
-    ck_assert(!strop_string2ll("-9223372036854775809", 20, &v));
-    ck_assert(!strop_string2ll("99999999999999999999", 20, &v));
-    ck_assert(!strop_string2ll("", 0, &v));
-    ck_assert(!strop_string2ll("-", 1, &v));
-    ck_assert(!strop_string2ll("01", 2, &v));
-    ck_assert(!strop_string2ll("-0", 2, &v));
-    ck_assert(!strop_string2ll("+1", 2, &v));
-    ck_assert(!strop_string2ll(" 1", 2, &v));
-    ck_assert(!strop_string2ll("1 ", 2, &v));
-    ck_assert(!strop_string2ll("1a", 2, &v));
-    ck_assert(!strop_string2ll("1\0", 2, &v));
-}
-END_TEST
 
 START_TEST(set_and_get)
 {
@@ -373,6 +330,34 @@ START_TEST(append_and_strlen)
     RUN("append", "k", "");
     expect_int(4);
     expect_ttl_ms(100000); /* APPEND keeps the TTL */
+}
+END_TEST
+
+/* APPEND past value_len_max (the server's proto-max-bulk-len) fails and
+ * writes nothing, as Redis's checkStringLength. */
+START_TEST(append_over_limit)
+{
+    RUN("set", "k", "abc");
+    const char *argv[] = {"append", "k", "de"};
+    const size_t lens[] = {6, 1, 2};
+    strop_op_t op;
+    buf_clear(&h.err);
+    ck_assert_int_eq(strop_parse(&op, STROP_APPEND, 3, argv, lens, NOW, &h.err), 0);
+    op.value_len_max = 5;
+    strop_eval(&h.vs, NOW, &op, &h.res);
+    expect_int(5);
+    ck_assert(h.res.has_write);
+    ck_assert_int_eq(versions_write(&h.vs, ACTOR, NOW, &h.res.write, NULL), VERSIONS_OK);
+    strop_eval(&h.vs, NOW, &op, &h.res);
+    ck_assert_int_eq(h.res.reply, STROP_REPLY_ERROR);
+    ck_assert_str_eq(h.res.text, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    ck_assert(!h.res.has_write);
+    op.value_len_max = 4;
+    op.value_len = 0;
+    strop_eval(&h.vs, NOW, &op, &h.res);
+    ck_assert_int_eq(h.res.reply, STROP_REPLY_ERROR);
+    strop_op_free(&op);
+    expect_get("abcde");
 }
 END_TEST
 
@@ -617,7 +602,6 @@ Suite *make_suite(void)
     Suite *s = suite_create("strop");
     TCase *tc = tcase_create("strop");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, string2ll_is_strict);
     tcase_add_test(tc, set_and_get);
     tcase_add_test(tc, set_expire_options);
     tcase_add_test(tc, set_keepttl);
@@ -627,6 +611,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, getex_errors);
     tcase_add_test(tc, getdel_and_del);
     tcase_add_test(tc, append_and_strlen);
+    tcase_add_test(tc, append_over_limit);
     tcase_add_test(tc, expire_errors);
     tcase_add_test(tc, expire_flags);
     tcase_add_test(tc, expire_in_the_past_deletes);

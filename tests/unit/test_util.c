@@ -1,5 +1,7 @@
 /* test_util.c - Check suite for src/util (buffers, cursors, PRNG, CRC16,
- * hashing) and the key-to-slot mapping built on them. */
+ * hashing, hex digits, strict integers, argument splitting) and the
+ * key-to-slot mapping built on them. */
+#include <limits.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -7,7 +9,10 @@
 #include "util/buf.h"
 #include "util/crc16.h"
 #include "util/hash.h"
+#include "util/hex.h"
 #include "util/pcg.h"
+#include "util/splitargs.h"
+#include "util/strconv.h"
 
 START_TEST(crc16_matches_redis_cluster)
 {
@@ -111,6 +116,121 @@ START_TEST(hash_is_stable)
 }
 END_TEST
 
+START_TEST(string2ll_is_strict)
+{
+    long long v;
+    ck_assert(strconv_string2ll("0", 1, &v) && v == 0);
+    ck_assert(strconv_string2ll("-1", 2, &v) && v == -1);
+    ck_assert(strconv_string2ll("9223372036854775807", 19, &v) && v == LLONG_MAX);
+    ck_assert(strconv_string2ll("-9223372036854775808", 20, &v) && v == LLONG_MIN);
+    ck_assert(!strconv_string2ll("9223372036854775808", 19, &v));
+    ck_assert(!strconv_string2ll("-9223372036854775809", 20, &v));
+    ck_assert(!strconv_string2ll("99999999999999999999", 20, &v));
+    ck_assert(!strconv_string2ll("-00000000000000000001", 21, &v));
+    ck_assert(!strconv_string2ll("", 0, &v));
+    ck_assert(!strconv_string2ll("-", 1, &v));
+    ck_assert(!strconv_string2ll("01", 2, &v));
+    ck_assert(!strconv_string2ll("-0", 2, &v));
+    ck_assert(!strconv_string2ll("+1", 2, &v));
+    ck_assert(!strconv_string2ll(" 1", 2, &v));
+    ck_assert(!strconv_string2ll("1 ", 2, &v));
+    ck_assert(!strconv_string2ll("1a", 2, &v));
+    ck_assert(!strconv_string2ll("1\0", 2, &v));
+    v = 7;
+    ck_assert(!strconv_string2ll("x", 1, &v) && v == 7);
+}
+END_TEST
+
+START_TEST(hex_round_trip)
+{
+    static const uint8_t bytes[] = {0x00, 0x7f, 0xa5, 0xff};
+    char text[2 * sizeof bytes + 1];
+    hex_encode(bytes, sizeof bytes, text);
+    ck_assert_str_eq(text, "007fa5ff");
+    uint8_t back[sizeof bytes];
+    ck_assert(hex_decode("007FA5ff", 8, back, sizeof back));
+    ck_assert_mem_eq(back, bytes, sizeof bytes);
+    ck_assert(!hex_decode("007fa5f", 7, back, sizeof back));
+    ck_assert(!hex_decode("007fa5fg", 8, back, sizeof back));
+    ck_assert_int_eq(hex_digit_value('0'), 0);
+    ck_assert_int_eq(hex_digit_value('F'), 15);
+    ck_assert_int_eq(hex_digit_value('g'), -1);
+    ck_assert_int_eq(hex_digit_value('\0'), -1);
+    ck_assert(hex_is_lower("0123456789abcdef", 16));
+    ck_assert(!hex_is_lower("0123456789ABCDEF", 16));
+    ck_assert(hex_is_lower("", 0));
+}
+END_TEST
+
+#define SPLIT_WORDS_MAX 8
+
+/* Splits line (copied, as the splitter writes in place) into words joined
+ * by '|' in out; returns the status that ended the split. */
+static splitargs_status_t split_joined(const char *line, char *out, size_t out_size)
+{
+    char buf[128];
+    ck_assert_uint_lt(strlen(line), sizeof buf);
+    strcpy(buf, line);
+    char *pos = buf, *word;
+    size_t len, used = 0;
+    splitargs_status_t st;
+    for (int n = 0; n < SPLIT_WORDS_MAX; n++) {
+        st = splitargs_next(&pos, &word, &len);
+        if (st != SPLITARGS_WORD)
+            break;
+        ck_assert_uint_eq(word[len], '\0');
+        ck_assert_uint_lt(used + len + 2, out_size);
+        if (n > 0)
+            out[used++] = '|';
+        memcpy(out + used, word, len);
+        used += len;
+    }
+    out[used] = '\0';
+    return st;
+}
+
+START_TEST(splitargs_matches_sdssplitargs)
+{
+    char out[128];
+    ck_assert_int_eq(split_joined("  set k  v\t", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "set|k|v");
+    ck_assert_int_eq(split_joined("a \"b c\" 'd\\'e'", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "a|b c|d'e");
+    ck_assert_int_eq(split_joined("\"\\x41\\x4a\\n\\q\\xg1\"", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "AJ\nqxg1");
+    ck_assert_int_eq(split_joined("'a\\nb'", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "a\\nb");
+    ck_assert_int_eq(split_joined("foo\"bar baz\" x", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "foobar baz|x");
+    ck_assert_int_eq(split_joined("\"\" ''", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "|");
+    ck_assert_int_eq(split_joined(" \v\f ", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(split_joined("a \"bc", out, sizeof out), SPLITARGS_UNBALANCED);
+    ck_assert_int_eq(split_joined("a \"b\"c", out, sizeof out), SPLITARGS_UNBALANCED);
+    ck_assert_int_eq(split_joined("'b'c", out, sizeof out), SPLITARGS_UNBALANCED);
+    ck_assert_int_eq(split_joined("'b", out, sizeof out), SPLITARGS_UNBALANCED);
+    ck_assert_int_eq(split_joined("\"b\\\"", out, sizeof out), SPLITARGS_UNBALANCED);
+    ck_assert_int_eq(split_joined("\"b\"\v", out, sizeof out), SPLITARGS_END);
+    ck_assert_str_eq(out, "b");
+}
+END_TEST
+
+START_TEST(splitargs_keeps_nul_bytes)
+{
+    char line[] = "\"a\\x00b\" c";
+    char *pos = line, *word;
+    size_t len;
+    ck_assert_int_eq(splitargs_next(&pos, &word, &len), SPLITARGS_WORD);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(word, "a\0b", 3);
+    ck_assert_int_eq(splitargs_next(&pos, &word, &len), SPLITARGS_WORD);
+    ck_assert_str_eq(word, "c");
+    ck_assert_int_eq(splitargs_next(&pos, &word, &len), SPLITARGS_END);
+    ck_assert_int_eq(splitargs_next(&pos, &word, &len), SPLITARGS_END);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("util");
@@ -122,6 +242,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, buf_consume_and_printf);
     tcase_add_test(tc, pcg_is_deterministic_and_bounded);
     tcase_add_test(tc, hash_is_stable);
+    tcase_add_test(tc, string2ll_is_strict);
+    tcase_add_test(tc, hex_round_trip);
+    tcase_add_test(tc, splitargs_matches_sdssplitargs);
+    tcase_add_test(tc, splitargs_keeps_nul_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,461 @@
+/* node_cluster.c - what a node does in the background (see node_int.h):
+ * gossip (member digest and ring), hinted handoff delivery, anti-entropy
+ * sessions, handoff of keys after ring changes, and the timers that drive
+ * them (node_tick, node_next_deadline). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/node_int.h"
+#include "core/slot.h"
+#include "util/alloc.h"
+#include "util/hash.h"
+
+/* ---- hint and handoff acknowledgements ----------------------------------- */
+
+void node_on_hint_ack(node_t *node, const msg_t *m)
+{
+    if (m->status != MSG_STATUS_OK)
+        return;
+    buf_t dk = BUF_INIT;
+    slot_data_key(&dk, slot_of_key(m->key, m->key_len), m->key, m->key_len);
+    if (hint_ack(node->hints, node_peer_key(m->from), dk.data, dk.len, m->req_id) < 0)
+        node->stats.store_errors++;
+    buf_free(&dk);
+}
+
+/* A key handed to this node. It is taken only when this node replicates the
+ * key's slot by its own ring: the sender deletes its copy once every owner
+ * acknowledged, and two nodes whose rings disagree would otherwise hand the
+ * key to each other and both delete it (the simulator lost a write so, with
+ * N = 1 during a join). */
+void node_on_handoff(node_t *node, const msg_t *m)
+{
+    int rc = STORE_EIO;
+    if (node_replicates(node, slot_of_key(m->key, m->key_len)))
+        rc = node_merge_encoded(node, m->key, m->key_len, m->body, m->body_len);
+    node_ack(node, m, MSG_HANDOFF_ACK, rc);
+}
+
+/* A handed-off key reached every new owner: delete it unless it changed. */
+static void node_handoff_done(node_t *node, coord_req_t *req)
+{
+    buf_t val = BUF_INIT;
+    int rc = store_get(node->store, STORE_CF_DATA, req->data_key.data, req->data_key.len, &val);
+    /* Record the deletion first: see node_actor. */
+    if (rc == 1 && hash64(val.data, val.len, 0) == req->sent_hash &&
+        (node->deleted || node_set_generation(node, node->generation, true) == 0)) {
+        versions_t old = VERSIONS_INIT;
+        if (versions_decode(&old, val.data, val.len) == 0 &&
+            store_del(node->store, STORE_CF_DATA, req->data_key.data, req->data_key.len) == 0) {
+            if (merkle_update_key(node->merkle, req->data_key.data, req->data_key.len, &old,
+                                  NULL) < 0)
+                merkle_invalidate(node->merkle);
+            node->stats.handoff_keys++;
+        }
+        versions_free(&old);
+    }
+    buf_free(&val);
+}
+
+void node_on_handoff_ack(node_t *node, const msg_t *m)
+{
+    coord_req_t *req = coord_table_find(&node->reqs, m->req_id);
+    if (!req || req->kind != COORD_REQ_HANDOFF)
+        return;
+    int idx = coord_req_target(req, m->from);
+    if (idx < 0 || req->targets[idx].state != COORD_TARGET_WAITING)
+        return;
+    req->targets[idx].state =
+        m->status == MSG_STATUS_OK ? COORD_TARGET_OK : COORD_TARGET_FAILED;
+    if (coord_req_count(req, COORD_TARGET_OK) == req->ntargets) {
+        node_handoff_done(node, req);
+        coord_table_remove(&node->reqs, req);
+    }
+}
+
+/* ---- gossip and anti-entropy messages ----------------------------------- */
+
+/* A gossip message: the member digest, the ring's epoch and hash, and the
+ * full ring only when the sender's changed lately or in one round of
+ * NODE_RING_EVERY (the ring is the costly part of gossip). */
+static void node_gossip_encode(node_t *node, bool with_ring, buf_t *out)
+{
+    member_encode(node->view, node->now_ms, out);
+    buf_put_u64be(out, ring_epoch(node->ring));
+    buf_put_u64be(out, ring_hash(node->ring));
+    buf_append_byte(out, with_ring ? 1 : 0);
+    if (with_ring)
+        ring_encode(node->ring, out);
+}
+
+static void node_gossip_send(node_t *node, const char *to, bool with_ring)
+{
+    buf_t body = BUF_INIT;
+    node_gossip_encode(node, with_ring, &body);
+    msg_t m = {.type = MSG_GOSSIP, .body = (const uint8_t *)body.data, .body_len = body.len};
+    node_send(node, to, &m);
+    buf_free(&body);
+}
+
+/* Reads the ring part of a gossip message; adopts the ring if it wins. */
+static bool node_gossip_ring_in(node_t *node, const msg_t *m, cursor_t *c)
+{
+    uint64_t epoch, hash;
+    uint8_t has_ring;
+    if (!cursor_u64be(c, &epoch) || !cursor_u64be(c, &hash) || !cursor_u8(c, &has_ring) ||
+        has_ring > 1)
+        return false;
+    bool same = epoch == ring_epoch(node->ring) && hash == ring_hash(node->ring);
+    if (!has_ring) {
+        if (!same) /* the sender holds another ring: show it ours */
+            node_gossip_send(node, m->from, true);
+        return cursor_left(c) == 0;
+    }
+    node->ring_heard = true;
+    if (same)
+        return true;
+    ring_t *ring = ring_decode(c);
+    if (!ring || cursor_left(c) != 0) {
+        ring_free(ring);
+        return false;
+    }
+    if (ring_compare(ring, node->ring) > 0)
+        node_set_ring(node, ring);
+    else
+        ring_free(ring);
+    return true;
+}
+
+void node_gossip_in(node_t *node, const msg_t *m)
+{
+    cursor_t c;
+    cursor_init(&c, m->body, m->body_len);
+    if (member_merge(node->view, &c, node->now_ms) < 0 || !node_gossip_ring_in(node, m, &c)) {
+        node->stats.bad_messages++;
+        return;
+    }
+    node_sync_ring(node);
+}
+
+static void node_ae_flush(node_t *node, ae_outbox_t *out)
+{
+    for (uint32_t i = 0; i < out->len; i++) {
+        char id[NODE_ID_SIZE];
+        if (!node_peer_id(node, out->items[i].peer, id))
+            continue;
+        msg_t m = {.type = MSG_AE, .body = (const uint8_t *)out->items[i].bytes.data,
+                   .body_len = out->items[i].bytes.len};
+        node_send(node, id, &m);
+    }
+    ae_outbox_clear(out);
+}
+
+void node_on_ae(node_t *node, const msg_t *m)
+{
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_handle_message(node->ae, node->now_ms, node_peer_key(m->from), m->body, m->body_len,
+                      &out);
+    node_ae_flush(node, &out);
+    ae_outbox_free(&out);
+}
+
+/* ---- gossip rounds, hint delivery, anti-entropy rounds ------------------ */
+
+/* When this node last gossiped to id (0: never), and recording a send. */
+static uint64_t *node_gossip_sent(node_t *node, const char *id)
+{
+    for (size_t i = 0; i < node->nsent; i++) {
+        if (strcmp(node->sent[i].id, id) == 0)
+            return &node->sent[i].ms;
+    }
+    if (node->nsent == NODE_SENT_MAX)
+        node->nsent = 0; /* ids churned: forget them all, they get gossip now */
+    if (node->nsent == node->capsent) {
+        node->capsent = node->capsent ? node->capsent * 2 : 16;
+        node->sent = xrealloc(node->sent, node->capsent * sizeof *node->sent);
+    }
+    coord_id_copy(node->sent[node->nsent].id, id);
+    node->sent[node->nsent].ms = 0;
+    return &node->sent[node->nsent++].ms;
+}
+
+static bool node_gossip_picked(char ids[][NODE_ID_SIZE], size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Gossip peers: fanout random ones; plus, as Redis Cluster does, every peer
+ * not gossiped to for a quarter of the failure detector's bound (when most
+ * nodes are down a random pick can miss a live one long enough to suspect
+ * it: the simulator found a write refused that way); plus every node that has
+ * left (the random pick skips them) so that it still hears the cluster while
+ * it hands its data off. Returns how many ids were written. */
+static size_t node_gossip_peers(node_t *node, char ids[][NODE_ID_SIZE], size_t max)
+{
+    size_t idx[MEMBER_TARGETS_MAX];
+    size_t fanout = node->cfg.gossip_fanout;
+    fanout = fanout > MEMBER_TARGETS_MAX ? MEMBER_TARGETS_MAX : fanout;
+    size_t n = member_pick_targets(node->view, &node->rng, fanout, idx);
+    for (size_t i = 0; i < n; i++)
+        coord_id_copy(ids[i], member_at(node->view, idx[i])->id);
+    uint64_t stale_ms = node->cfg.fd.node_timeout_ms / 4;
+    for (size_t i = 0; i < member_count(node->view) && n < max; i++) {
+        const member_t *m = member_at(node->view, i);
+        if (strcmp(m->id, node->cfg.id) == 0 || node_gossip_picked(ids, n, m->id))
+            continue;
+        if (m->state == MEMBER_LEFT || *node_gossip_sent(node, m->id) + stale_ms <= node->now_ms)
+            coord_id_copy(ids[n++], m->id);
+    }
+    for (size_t i = 0; i < n; i++)
+        *node_gossip_sent(node, ids[i]) = node->now_ms;
+    return n;
+}
+
+static void node_gossip_round(node_t *node)
+{
+    member_tick(node->view, node->now_ms);
+    node_sync_ring(node);
+    char (*ids)[NODE_ID_SIZE] = xcalloc(MEMBER_MAX, NODE_ID_SIZE);
+    size_t n = node_gossip_peers(node, ids, MEMBER_MAX);
+    bool with_ring = node->now_ms < node->ring_changed_ms + NODE_RING_FRESH_ROUNDS *
+                                                                node->cfg.gossip_interval_ms ||
+                     pcg32_bounded(&node->rng, NODE_RING_EVERY) == 0;
+    for (size_t i = 0; i < n; i++)
+        node_gossip_send(node, ids[i], with_ring);
+    free(ids);
+}
+
+/* Hints for a node that is no longer in the ring go to the key's current
+ * replicas instead: stored here when self is one, re-hinted otherwise. */
+static void node_rehome_hints(node_t *node, uint64_t target, const hint_batch_t *batch)
+{
+    for (uint32_t j = 0; j < batch->len; j++) {
+        const hint_item_t *it = &batch->items[j];
+        versions_t vs = VERSIONS_INIT;
+        if (it->key.len < SLOT_KEY_PREFIX_LEN ||
+            versions_decode(&vs, it->versions.data, it->versions.len) != 0)
+            continue;
+        uint16_t slot = (uint16_t)((uint8_t)it->key.data[0] << 8 | (uint8_t)it->key.data[1]);
+        char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+        size_t len = node_walk(node, slot, node_nrep(node), ids);
+        int rc = 0;
+        for (size_t i = 0; i < len && rc >= 0; i++) {
+            if (strcmp(ids[i], node->cfg.id) == 0)
+                rc = node_merge_local(node, &it->key, &vs);
+            else
+                rc = hint_add(node->hints, node_peer_key(ids[i]), it->key.data, it->key.len, &vs,
+                              node->now_ms);
+        }
+        if (rc >= 0)
+            hint_ack(node->hints, target, it->key.data, it->key.len, it->stamp);
+        versions_free(&vs);
+    }
+}
+
+static void node_send_hints(node_t *node, const char *id, const hint_batch_t *batch)
+{
+    for (uint32_t j = 0; j < batch->len; j++) {
+        const hint_item_t *it = &batch->items[j];
+        msg_t m = {.type = MSG_HINT_DELIVER, .req_id = it->stamp,
+                   .key = (const uint8_t *)it->key.data + SLOT_KEY_PREFIX_LEN,
+                   .key_len = it->key.len - SLOT_KEY_PREFIX_LEN,
+                   .body = (const uint8_t *)it->versions.data, .body_len = it->versions.len};
+        node_send(node, id, &m);
+    }
+}
+
+static void node_deliver_hints(node_t *node)
+{
+    uint64_t *targets = xcalloc(HINT_TARGETS_MAX, sizeof *targets);
+    uint32_t n = hint_targets(node->hints, targets, HINT_TARGETS_MAX);
+    hint_batch_t batch = HINT_BATCH_INIT;
+    for (uint32_t i = 0; i < n; i++) {
+        char id[NODE_ID_SIZE];
+        bool known = node_peer_id(node, targets[i], id);
+        bool in_ring = known && ring_node_index(node->ring, id) >= 0;
+        if (in_ring && !node_alive(node, id))
+            continue;
+        if (hint_next_batch(node->hints, targets[i], node->now_ms, &batch) <= 0)
+            continue;
+        if (in_ring)
+            node_send_hints(node, id, &batch);
+        else
+            node_rehome_hints(node, targets[i], &batch);
+    }
+    hint_batch_free(&batch);
+    free(targets);
+}
+
+/* The slots both self and peer replicate (peer NULL: the slots self does). */
+static void node_shared_slots(const node_t *node, const char *peer, merkle_slots_t *out)
+{
+    merkle_slots_clear(out);
+    int self = ring_node_index(node->ring, node->cfg.id);
+    int other = peer ? ring_node_index(node->ring, peer) : self;
+    if (self < 0 || other < 0)
+        return;
+    for (size_t r = 0; r < node->nranges; r++) {
+        const ring_range_t *range = &node->ranges[r];
+        bool has_self = false, has_other = false;
+        for (size_t i = 0; i < range->count; i++) {
+            has_self |= range->nodes[i] == (uint16_t)self;
+            has_other |= range->nodes[i] == (uint16_t)other;
+        }
+        if (has_self && has_other)
+            merkle_slots_add_range(out, range->first, range->last);
+    }
+}
+
+void node_ae_local_slots(void *arg, merkle_slots_t *out)
+{
+    node_shared_slots(arg, NULL, out);
+}
+
+static void node_ae_round(node_t *node)
+{
+    size_t idx[MEMBER_TARGETS_MAX];
+    size_t n = member_pick_targets(node->view, &node->rng, 3, idx);
+    for (size_t i = 0; i < n; i++) {
+        char id[NODE_ID_SIZE];
+        coord_id_copy(id, member_at(node->view, idx[i])->id);
+        if (!node_alive(node, id) || ae_session_active(node->ae, node_peer_key(id)))
+            continue;
+        merkle_slots_t *shared = xmalloc(sizeof *shared);
+        node_shared_slots(node, id, shared);
+        ae_outbox_t out = AE_OUTBOX_INIT;
+        int rc = merkle_slots_count(shared) > 0
+                     ? ae_session_start(node->ae, node->now_ms, node_peer_key(id), shared, &out)
+                     : AE_EINVAL;
+        node_ae_flush(node, &out);
+        ae_outbox_free(&out);
+        free(shared);
+        if (rc == AE_OK)
+            return;
+    }
+}
+
+/* ---- handoff after ring changes ------------------------------------------ */
+
+typedef struct node_handoff_scan {
+    node_t *node;
+    size_t found; /* keys seen that must move */
+    size_t sent;
+} node_handoff_scan_t;
+
+static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
+{
+    for (uint32_t i = 0; i < node->reqs.len; i++) {
+        const coord_req_t *r = node->reqs.reqs[i];
+        if (r->kind == COORD_REQ_HANDOFF && r->data_key.len == len &&
+            memcmp(r->data_key.data, key, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Sends one key of a slot this node does not replicate to every node of
+ * the slot's preference list. */
+static int node_handoff_key(void *arg, const void *key, size_t key_len, const void *val,
+                            size_t val_len)
+{
+    node_handoff_scan_t *s = arg;
+    node_t *node = s->node;
+    const uint8_t *k = key;
+    if (key_len < SLOT_KEY_PREFIX_LEN)
+        return 0;
+    uint16_t slot = (uint16_t)(k[0] << 8 | k[1]);
+    if (node_replicates(node, slot))
+        return 0;
+    s->found++;
+    if (s->sent >= NODE_HANDOFF_BATCH_MAX)
+        return 1;
+    if (node_handoff_in_flight(node, key, key_len))
+        return 0;
+    coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
+    if (!req)
+        return 1;
+    s->sent++;
+    buf_append(&req->data_key, key, key_len);
+    req->sent_hash = hash64(val, val_len, 0);
+    req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
+    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+    size_t len = node_walk(node, slot, node_nrep(node), ids);
+    for (size_t i = 0; i < len; i++) {
+        coord_req_add_target(req, ids[i], "");
+        msg_t m = {.type = MSG_HANDOFF, .req_id = req->req_id,
+                   .key = k + SLOT_KEY_PREFIX_LEN, .key_len = key_len - SLOT_KEY_PREFIX_LEN,
+                   .body = val, .body_len = val_len};
+        node_send(node, ids[i], &m);
+    }
+    return 0;
+}
+
+/* One pass over the data family (only while something may need to move). */
+static void node_handoff_round(node_t *node)
+{
+    node_handoff_scan_t scan = {.node = node};
+    if (store_scan(node->store, STORE_CF_DATA, NULL, 0, NULL, 0, node_handoff_key, &scan) < 0) {
+        node->stats.store_errors++;
+        return;
+    }
+    node->handoff_pending = scan.found > 0;
+    node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;
+}
+
+/* The next handoff round: at the interval while keys move, backing off (up
+ * to NODE_HANDOFF_BACKOFF_MAX intervals) while they wait on unreachable
+ * owners, since each round scans the data family. */
+static uint64_t node_handoff_delay(const node_t *node)
+{
+    uint32_t shift = node->handoff_idle < NODE_HANDOFF_BACKOFF_SHIFT_MAX
+                         ? node->handoff_idle
+                         : NODE_HANDOFF_BACKOFF_SHIFT_MAX;
+    return node->cfg.handoff_interval_ms << shift;
+}
+
+/* ---- the timers ---------------------------------------------------------- */
+
+void node_tick(node_t *node, uint64_t now_ms)
+{
+    node->now_ms = now_ms;
+    node_tick_requests(node);
+    if (now_ms >= node->next_gossip_ms) {
+        node_gossip_round(node);
+        node->next_gossip_ms = now_ms + node->cfg.gossip_interval_ms;
+    }
+    if (hint_tick(node->hints, now_ms, &node->rng) < 0)
+        node->stats.store_errors++;
+    node_deliver_hints(node);
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_tick(node->ae, now_ms, &out);
+    node_ae_flush(node, &out);
+    ae_outbox_free(&out);
+    if (node->cfg.ae_interval_ms && now_ms >= node->next_ae_ms) {
+        node_ae_round(node);
+        node->next_ae_ms = now_ms + node->cfg.ae_interval_ms;
+    }
+    if (node->handoff_pending && now_ms >= node->next_handoff_ms) {
+        node_handoff_round(node);
+        node->next_handoff_ms = now_ms + node_handoff_delay(node);
+    }
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+uint64_t node_next_deadline(const node_t *node)
+{
+    uint64_t next = min_u64(node->next_gossip_ms, coord_table_next_deadline(&node->reqs));
+    if (node->cfg.ae_interval_ms)
+        next = min_u64(next, node->next_ae_ms);
+    if (node->handoff_pending)
+        next = min_u64(next, node->next_handoff_ms);
+    return min_u64(next, ae_next_deadline(node->ae));
+}

@@ -1,0 +1,486 @@
+/* test_cluster.c - real dynis-server clusters on loopback (cluster.h):
+ * formation from CLUSTER MEET and ring agreement (3 and 5 nodes), keys
+ * written through one node read through every other and stored on exactly
+ * N nodes, siblings from concurrent DYN.PUTs and their resolution, R=W=2
+ * with one and two of three nodes killed and read repair after restart,
+ * and the cluster secret on the bus. Each test forms its own cluster and
+ * stops it; every wait is a bounded poll. */
+#define _GNU_SOURCE /* strcasestr */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check_main.h"
+#include "cluster.h"
+#include "expect.h"
+#include "procs.h"
+
+#define REPLICAS 3                /* N: the servers' default, checked in INFO */
+#define KEYS_COUNT 10000          /* keys of the placement tests */
+#define PIPELINE_BATCH 1000       /* commands in flight per pipelined batch */
+#define FAIL_KEYS 100             /* keys of the failure test */
+#define SETTLE_TIMEOUT_MS 20000   /* bounded waits after a change */
+#define WATCH_ROUNDS 30           /* polls that must all see a stranger refused */
+#define REPLY_TEXT_MAX 512
+#define SIBLINGS_MAX 8
+#define TEST_TIMEOUT_S 100
+
+static const char *const fast_fd[] = {"--node-timeout", "1000", NULL};
+
+static void sleep_poll(void)
+{
+    struct timespec ts = {0, CLUSTER_POLL_MS * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static cluster_t *form(int count, const char *const *extra)
+{
+    cluster_t *cl = cluster_form(count, extra);
+    ck_assert_msg(cl != NULL, "a cluster of %d nodes did not form within %d ms", count,
+                  CLUSTER_FORM_TIMEOUT_MS);
+    return cl;
+}
+
+static redisContext *conn(const cluster_t *cl, int i)
+{
+    redisContext *c = cluster_connect(cl, i);
+    ck_assert_msg(c != NULL, "cannot connect to node %d", i);
+    return c;
+}
+
+/* Describes a reply in text (for failure messages). */
+static void reply_text(const redisReply *r, char *out, size_t cap)
+{
+    if (r == NULL)
+        snprintf(out, cap, "(connection error)");
+    else if (r->type == REDIS_REPLY_ARRAY)
+        snprintf(out, cap, "(array of %zu)", r->elements);
+    else if (r->type == REDIS_REPLY_INTEGER)
+        snprintf(out, cap, "(integer %lld)", r->integer);
+    else if (r->type == REDIS_REPLY_NIL)
+        snprintf(out, cap, "(nil)");
+    else
+        snprintf(out, cap, "(type %d) %.*s", r->type, (int)r->len, r->str);
+}
+
+/* SETs (write) or GETs and compares keys prefix0..prefix<n-1> on c,
+ * pipelined. Returns how many failed; the first failure goes to err. */
+static int keys_batch(redisContext *c, const char *prefix, int from, int to, bool write,
+                      char *err, size_t cap)
+{
+    char key[64], value[64];
+    for (int i = from; i < to; i++) {
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        snprintf(value, sizeof value, "value-%s%d", prefix, i);
+        if (write)
+            redisAppendCommand(c, "SET %s %s", key, value);
+        else
+            redisAppendCommand(c, "GET %s", key);
+    }
+    int failed = 0;
+    for (int i = from; i < to; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            r = NULL;
+        snprintf(value, sizeof value, "value-%s%d", prefix, i);
+        bool ok = r != NULL && (write ? r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
+                                      : r->type == REDIS_REPLY_STRING && strcmp(r->str, value) == 0);
+        if (!ok && failed++ == 0) {
+            int head = snprintf(err, cap, "%s %s%d: ", write ? "SET" : "GET", prefix, i);
+            if (head >= 0 && (size_t)head < cap)
+                reply_text(r, err + head, cap - (size_t)head);
+        }
+        if (r != NULL)
+            freeReplyObject(r);
+        if (r == NULL)
+            return failed + (to - i - 1);
+    }
+    return failed;
+}
+
+static int keys_do(redisContext *c, const char *prefix, int n, bool write, char *err, size_t cap)
+{
+    int failed = 0;
+    for (int from = 0; from < n; from += PIPELINE_BATCH) {
+        int to = from + PIPELINE_BATCH < n ? from + PIPELINE_BATCH : n;
+        failed += keys_batch(c, prefix, from, to, write, err, cap);
+    }
+    return failed;
+}
+
+static void expect_keys(redisContext *c, const char *prefix, int n, bool write, const char *where)
+{
+    char err[REPLY_TEXT_MAX] = "";
+    int failed = keys_do(c, prefix, n, write, err, sizeof err);
+    ck_assert_msg(failed == 0, "%s: %d of %d %s failed, first: %s", where, failed, n,
+                  write ? "SETs" : "GETs", err);
+}
+
+/* Waits until the node-local DBSIZEs add up to want; returns the sum. */
+static long long wait_dbsize_sum(const cluster_t *cl, long long want, char *per_node, size_t cap)
+{
+    long long sum = -1;
+    for (int waited = 0; waited <= SETTLE_TIMEOUT_MS && sum != want; waited += CLUSTER_POLL_MS) {
+        if (waited > 0)
+            sleep_poll();
+        sum = 0;
+        size_t used = 0;
+        for (int i = 0; i < cl->count; i++) {
+            redisContext *c = conn(cl, i);
+            long long n = node_dbsize(c);
+            redisFree(c);
+            sum += n;
+            used += (size_t)snprintf(per_node + used, used < cap ? cap - used : 0, " %lld", n);
+        }
+    }
+    return sum;
+}
+
+static void check_placement(int count)
+{
+    cluster_t *cl = form(count, NULL);
+    redisContext *c0 = conn(cl, 0);
+    char n[CLUSTER_FIELD_MAX];
+    ck_assert_int_eq(info_field(c0, "dynamo", "replicas", n, sizeof n), 0);
+    ck_assert_int_eq(atoi(n), REPLICAS);
+    expect_keys(c0, "key:", KEYS_COUNT, true, "writes through node 0");
+    for (int i = 1; i < count; i++) {
+        redisContext *c = conn(cl, i);
+        char where[64];
+        snprintf(where, sizeof where, "reads through node %d", i);
+        expect_keys(c, "key:", KEYS_COUNT, false, where);
+        redisFree(c);
+    }
+    char per_node[REPLY_TEXT_MAX] = "";
+    long long sum = wait_dbsize_sum(cl, (long long)REPLICAS * KEYS_COUNT, per_node, sizeof per_node);
+    ck_assert_msg(sum == (long long)REPLICAS * KEYS_COUNT,
+                  "%d nodes: node-local DBSIZEs add up to %lld, not N x %d = %d (per node:%s)",
+                  count, sum, KEYS_COUNT, REPLICAS * KEYS_COUNT, per_node);
+    ck_assert_msg(cluster_wait_agree(cl, count, CLUSTER_FORM_TIMEOUT_MS), "the ring changed");
+    redisFree(c0);
+    cluster_free(cl);
+}
+
+START_TEST(three_nodes_place_keys_on_n)
+{
+    check_placement(3);
+}
+END_TEST
+
+START_TEST(five_nodes_place_keys_on_n)
+{
+    check_placement(5);
+}
+END_TEST
+
+/* The sorted values of a GET or of DYN.GET's tail in vals; returns their
+ * count, or -1 when the reply is neither. */
+static int reply_values(const redisReply *r, size_t skip, const char **vals)
+{
+    if (r->type == REDIS_REPLY_STRING) {
+        vals[0] = r->str;
+        return 1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < skip || r->elements - skip > SIBLINGS_MAX)
+        return -1;
+    int n = 0;
+    for (size_t i = skip; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            return -1;
+        vals[n++] = r->element[i]->str;
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(vals[j - 1], vals[j]) > 0; j--) {
+            const char *t = vals[j];
+            vals[j] = vals[j - 1];
+            vals[j - 1] = t;
+        }
+    return n;
+}
+
+/* True when GET key answers exactly the values want (sorted, "|"-joined:
+ * a single value is a bulk string, more are an array); what it answered
+ * goes to got. */
+static bool get_matches(redisContext *c, const char *key, const char *want, char *got, size_t cap)
+{
+    redisReply *r = redisCommand(c, "GET %s", key);
+    if (r == NULL) {
+        reply_text(r, got, cap);
+        return false;
+    }
+    const char *vals[SIBLINGS_MAX];
+    int n = reply_values(r, 0, vals);
+    size_t used = 0;
+    got[0] = '\0';
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(got + used, used < cap ? cap - used : 0, "%s%s", i ? "|" : "", vals[i]);
+    if (n <= 0)
+        reply_text(r, got, cap);
+    int want_type = strchr(want, '|') != NULL ? REDIS_REPLY_ARRAY : REDIS_REPLY_STRING;
+    bool ok = n > 0 && r->type == want_type && strcmp(got, want) == 0;
+    freeReplyObject(r);
+    return ok;
+}
+
+/* Waits until GET key through every node answers want. */
+static void wait_get_everywhere(const cluster_t *cl, const char *key, const char *want)
+{
+    for (int i = 0; i < cl->count; i++) {
+        redisContext *c = conn(cl, i);
+        char got[REPLY_TEXT_MAX] = "";
+        bool ok = false;
+        for (int waited = 0; !ok && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
+            ok = get_matches(c, key, want, got, sizeof got);
+            if (!ok)
+                sleep_poll();
+        }
+        ck_assert_msg(ok, "GET %s through node %d: want %s, got %s", key, i, want, got);
+        redisFree(c);
+    }
+}
+
+/* DYN.GET key: the context (owned: free) and the number of values. */
+static char *dyn_get(redisContext *c, const char *key, int *values)
+{
+    redisReply *r = expect_reply(c, "DYN.GET %s", key);
+    char text[REPLY_TEXT_MAX];
+    reply_text(r, text, sizeof text);
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                      r->element[0]->type == REDIS_REPLY_STRING,
+                  "DYN.GET %s: want [context, values...], got %s", key, text);
+    const char *vals[SIBLINGS_MAX];
+    *values = reply_values(r, 1, vals);
+    char *ctx = malloc(r->element[0]->len + 1);
+    ck_assert_ptr_nonnull(ctx);
+    memcpy(ctx, r->element[0]->str, r->element[0]->len + 1);
+    freeReplyObject(r);
+    return ctx;
+}
+
+START_TEST(concurrent_puts_make_siblings)
+{
+    cluster_t *cl = form(3, NULL);
+    redisContext *c0 = conn(cl, 0), *c1 = conn(cl, 1), *c2 = conn(cl, 2);
+    expect_ok(c0, "SET sib base");
+    wait_get_everywhere(cl, "sib", "base");
+    int values = 0;
+    char *ctx = dyn_get(c0, "sib", &values);
+    ck_assert_int_eq(values, 1);
+    expect_ok(c0, "DYN.PUT sib %s left", ctx);
+    expect_ok(c1, "DYN.PUT sib %s right", ctx);
+    free(ctx);
+    wait_get_everywhere(cl, "sib", "left|right");
+    ctx = dyn_get(c2, "sib", &values);
+    ck_assert_int_eq(values, 2);
+    expect_ok(c2, "DYN.PUT sib %s merged", ctx);
+    free(ctx);
+    wait_get_everywhere(cl, "sib", "merged");
+    ctx = dyn_get(c1, "sib", &values);
+    ck_assert_int_eq(values, 1);
+    free(ctx);
+    redisFree(c0);
+    redisFree(c1);
+    redisFree(c2);
+    cluster_free(cl);
+}
+END_TEST
+
+/* Waits until writes through c and reads through c and d of a batch of
+ * keys all succeed (the failure detector noticed a dead node). */
+static void wait_serving(redisContext *c, redisContext *d, const char *prefix)
+{
+    char err[REPLY_TEXT_MAX] = "";
+    int failed = 1;
+    for (int waited = 0; failed != 0 && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
+        failed = keys_do(c, prefix, FAIL_KEYS, true, err, sizeof err) +
+                 keys_do(c, prefix, FAIL_KEYS, false, err, sizeof err) +
+                 keys_do(d, prefix, FAIL_KEYS, false, err, sizeof err);
+        if (failed != 0)
+            sleep_poll();
+    }
+    ck_assert_msg(failed == 0, "requests still fail with one node down: %s", err);
+}
+
+/* Waits until a SET through c fails, then asserts that SET and GET both
+ * answer an error naming the quorum. */
+static void expect_quorum_errors(redisContext *c)
+{
+    char text[REPLY_TEXT_MAX] = "";
+    bool failing = false;
+    for (int waited = 0; !failing && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
+        redisReply *r = expect_reply(c, "SET lonely v");
+        failing = r->type == REDIS_REPLY_ERROR;
+        reply_text(r, text, sizeof text);
+        freeReplyObject(r);
+        if (!failing)
+            sleep_poll();
+    }
+    ck_assert_msg(failing, "SET still succeeds with two of three nodes down: %s", text);
+    const char *cmds[] = {"SET key:1 v", "GET pre:1"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        redisReply *r = expect_reply(c, cmds[i]);
+        reply_text(r, text, sizeof text);
+        ck_assert_msg(r->type == REDIS_REPLY_ERROR && strcasestr(r->str, "quorum") != NULL,
+                      "%s with two of three nodes down: want an error naming the quorum, got %s",
+                      cmds[i], text);
+        freeReplyObject(r);
+    }
+}
+
+/* Counts the keys matching pattern held by the node itself (KEYS). */
+static long long local_keys(redisContext *c, const char *pattern)
+{
+    redisReply *r = expect_reply(c, "KEYS %s", pattern);
+    long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Reads the keys through c until the restarted node d holds all of them
+ * (read repair, or hinted handoff). */
+static void wait_repaired(redisContext *c, redisContext *d, const char *prefix, const char *pattern)
+{
+    long long held = -1;
+    for (int waited = 0; held != FAIL_KEYS && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
+        expect_keys(c, prefix, FAIL_KEYS, false, "reads after the restart");
+        held = local_keys(d, pattern);
+        if (held != FAIL_KEYS)
+            sleep_poll();
+    }
+    ck_assert_msg(held == FAIL_KEYS, "the restarted node holds %lld of the %d keys read (%s)", held,
+                  FAIL_KEYS, pattern);
+}
+
+START_TEST(quorum_survives_one_failure)
+{
+    cluster_t *cl = form(3, fast_fd);
+    redisContext *c0 = conn(cl, 0), *c1 = conn(cl, 1);
+    expect_keys(c0, "pre:", FAIL_KEYS, true, "writes with every node up");
+    ck_assert_int_eq(proc_stop(cl->node[2], SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
+    wait_serving(c0, c1, "one:");
+    expect_keys(c1, "down:", FAIL_KEYS, true, "writes through node 1, node 2 down");
+    expect_keys(c0, "down:", FAIL_KEYS, false, "reads through node 0, node 2 down");
+    expect_keys(c0, "pre:", FAIL_KEYS, false, "old keys through node 0, node 2 down");
+    redisFree(c1);
+    ck_assert_int_eq(proc_stop(cl->node[1], SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
+    expect_quorum_errors(c0);
+    ck_assert_int_eq(proc_restart(cl->node[1]), 0);
+    ck_assert_int_eq(proc_restart(cl->node[2]), 0);
+    ck_assert_msg(cluster_wait_agree(cl, 3, CLUSTER_FORM_TIMEOUT_MS),
+                  "the restarted nodes did not rejoin");
+    redisContext *c2 = conn(cl, 2);
+    wait_serving(c2, c0, "again:");
+    wait_repaired(c0, c2, "down:", "down:*");
+    expect_keys(c2, "pre:", FAIL_KEYS, false, "old keys through the restarted node 2");
+    redisFree(c0);
+    redisFree(c2);
+    cluster_free(cl);
+}
+END_TEST
+
+static const char *const secret_a[] = {"--cluster-secret", "alpha-secret", "--node-timeout", "1000",
+                                       NULL};
+static const char *const secret_b[] = {"--cluster-secret", "beta-secret", "--node-timeout", "1000",
+                                       NULL};
+
+/* MEET in both directions between node 0 and the stranger; the replies
+ * may be OK or errors, membership must not change either way. */
+static void meet_stranger(const cluster_t *cl, const proc_t *stranger)
+{
+    redisContext *c0 = conn(cl, 0);
+    redisContext *cs = proc_connect(stranger);
+    ck_assert_ptr_nonnull(cs);
+    freeReplyObject(expect_reply(c0, "CLUSTER MEET 127.0.0.1 %d %d", stranger->port,
+                                 stranger->bus_port));
+    freeReplyObject(expect_reply(cs, "CLUSTER MEET 127.0.0.1 %d %d", cl->node[0]->port,
+                                 cl->node[0]->bus_port));
+    for (int round = 0; round < WATCH_ROUNDS; round++) {
+        for (int i = 0; i < cl->count; i++) {
+            redisContext *c = conn(cl, i);
+            ck_assert_int_eq(cluster_info_ll(c, "cluster_known_nodes"), cl->count);
+            redisFree(c);
+        }
+        ck_assert_int_eq(cluster_info_ll(cs, "cluster_known_nodes"), 1);
+        sleep_poll();
+    }
+    redisFree(c0);
+    redisFree(cs);
+}
+
+static void expect_bus_error(redisContext *b, const char *prefix, const char *fmt, const char *arg)
+{
+    redisReply *r = arg != NULL ? redisCommand(b, fmt, arg) : redisCommand(b, fmt);
+    char text[REPLY_TEXT_MAX];
+    reply_text(r, text, sizeof text);
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, prefix, strlen(prefix)) == 0,
+                  "bus '%s': want -%s..., got %s", fmt, prefix, text);
+    freeReplyObject(r);
+}
+
+/* A raw bus connection that never proves the secret is refused. */
+static void raw_bus_refused(const proc_t *node)
+{
+    struct timeval tv = {10, 0};
+    redisContext *b = redisConnectWithTimeout("127.0.0.1", node->bus_port, tv);
+    ck_assert_msg(b != NULL && !b->err, "cannot connect to bus port %d", node->bus_port);
+    redisSetTimeout(b, tv);
+    expect_bus_error(b, "NOAUTH", "MSG %s", "injected");
+    redisReply *r = redisCommand(b, "NODE.HELLO 1 %s %s", "0123456789abcdef0123456789abcdef01234567",
+                                 "00112233445566778899aabbccddeeff");
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3,
+                  "NODE.HELLO: want [id, nonce, proof]");
+    freeReplyObject(r);
+    expect_bus_error(b, "NOAUTH", "MSG %s", "injected");
+    expect_bus_error(b, "ERR", "NODE.AUTH %s",
+                     "0000000000000000000000000000000000000000000000000000000000000000");
+    redisFree(b);
+    b = redisConnectWithTimeout("127.0.0.1", node->bus_port, tv);
+    ck_assert_msg(b != NULL && !b->err, "cannot reconnect to bus port %d", node->bus_port);
+    expect_bus_error(b, "WRONGPASS", "AUTH %s", "beta-secret");
+    expect_bus_error(b, "NOAUTH", "MSG %s", "injected");
+    redisFree(b);
+}
+
+START_TEST(secret_keeps_strangers_out)
+{
+    cluster_t *cl = form(3, secret_a);
+    proc_t *stranger = proc_start_node(NULL, secret_b);
+    ck_assert_msg(stranger != NULL, "the stranger node did not start");
+    meet_stranger(cl, stranger);
+    raw_bus_refused(cl->node[1]);
+    ck_assert_msg(cluster_wait_agree(cl, 3, CLUSTER_FORM_TIMEOUT_MS), "the members disagree");
+    redisContext *c1 = conn(cl, 1);
+    expect_ok(c1, "SET after-refusal v");
+    expect_str(c1, "v", "GET after-refusal");
+    redisFree(c1);
+    proc_free(stranger);
+    cluster_free(cl);
+}
+END_TEST
+
+static void suite_setup(void)
+{
+    procs_init();
+}
+
+static void suite_teardown(void)
+{
+    procs_cleanup();
+}
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("cluster");
+    TCase *tc = tcase_create("cluster");
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+    tcase_add_test(tc, three_nodes_place_keys_on_n);
+    tcase_add_test(tc, five_nodes_place_keys_on_n);
+    tcase_add_test(tc, concurrent_puts_make_siblings);
+    tcase_add_test(tc, quorum_survives_one_failure);
+    tcase_add_test(tc, secret_keeps_strangers_out);
+    suite_add_tcase(s, tc);
+    return s;
+}
