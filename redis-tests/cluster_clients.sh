@@ -73,6 +73,7 @@ agreed() {
   for port in "${PORTS[@]}"; do
     view=$(ring_view "$port")
     [[ "$view" == "ok $NODES "* ]] || return 1
+    [[ "$view" == "ok 1 "* || "$view" != "ok $NODES 0 "* ]] || return 1  # no ring built yet
     [ -z "$first" ] && first=$view
     [ "$view" = "$first" ] || return 1
   done

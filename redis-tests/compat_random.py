@@ -11,21 +11,24 @@ DBSIZE and GET and PTTL of every key, so a difference in state shows too.
 
     compat_random.py [--self] [--seed S] [--seqs N] [--len L] [--plant]
 
-Sequence i (0 <= i < N) uses seed S + i and L random commands; a failure
-prints the seed, the command line that replays it alone, the sequence up to
-the differing command in the syntax of cases.txt, and both replies. --self
-compares redis-server with a second redis-server; --plant (with --self)
-sets an extra key on the second server only, so that every sequence must
-fail: compat_self.sh uses it to prove that differences are reported.
+Sequence i (0 <= i < N) uses seed S + i and L random commands (defaults:
+S 1, N 50, L 60, what `make check` runs); a failure prints the seed, the
+command line that replays it alone, the sequence up to the differing command
+in the syntax of cases.txt, and both replies. --self compares redis-server
+with a second redis-server; --plant (with --self) sets an extra key on the
+second server only, so that every sequence must fail: compat_self.sh uses it
+to prove that differences are reported.
 
 Expiry times are deterministic: a relative expiry is either not positive
 (the key goes at once) or at least EXPIRE_FAR_S seconds away, an absolute one
 is in the past or as far in the future, and no two of them in one sequence
-fall within EXPIRE_GAP_S seconds of each other (unless they are the same
+fall within EXPIRE_GAP_S / 2 seconds of each other (unless they are the same
 absolute time), so NX XX GT LT and expiry never depend on which millisecond a
 command arrives. SET never gets a valid EXAT/PXAT in the past: Redis 7.0
-keeps such a key until its expiry cycle finds it, so DBSIZE would vary. Exits 0 when every sequence matches, 1 otherwise, 77 when
-redis-server is missing; the last line is "N passed, M failed"."""
+keeps such a key until its expiry cycle finds it, so DBSIZE would vary.
+
+Exits 0 when every sequence matches, 1 otherwise, 77 when redis-server is
+missing; the last line is "N passed, M failed"."""
 
 import argparse
 import os
@@ -75,6 +78,7 @@ ABS_PAST_LITERALS = (b"1", b"0", b"-5")
 SET_BAD_PAST = (b"0", b"-5")
 RANDOM_VALUE_LEN_MAX = 40
 LONG_VALUE_LEN = 4096
+REP_LEN_MIN = 16  # a run of one byte this long is printed as @rep(N,c)
 
 
 # ---------------------------------------------------------------- generating
@@ -277,9 +281,13 @@ def same(cmd, r, g):
 
 def case_word(arg):
     """One argument in the syntax of cases.txt: a bare word when that reads
-    back the same, else a quoted string with escapes."""
+    back the same, @rep(N,c) for a long run of one byte, else a quoted
+    string with escapes."""
     if isinstance(arg, AbsTime):
         return arg.case_word()
+    if len(arg) >= REP_LEN_MIN and arg == arg[:1] * len(arg):
+        c = arg[0]
+        return "@rep(%d,%s)" % (len(arg), chr(c) if chr(c).isalnum() else "\\x%02x" % c)
     if arg and all(33 <= c < 127 and c not in b'"\\' for c in arg) and arg[:1] != b"@":
         return arg.decode()
     out = []
@@ -324,6 +332,8 @@ def send(conn, cmd, base_ms):
         return conn.command(*args)
     except harness.Closed:
         return b"<closed>"
+    except OSError as e:  # a timeout: the report still names the seed
+        return ("<%s: %s>" % (type(e).__name__, e)).encode()
 
 
 def run_sequence(conns, seed, length, labels):

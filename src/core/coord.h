@@ -158,6 +158,7 @@ typedef struct coord_req {
     uint32_t pos;          /* its position in the table's array */
     buf_t data_key;        /* HANDOFF: the key handed off */
     uint64_t sent_hash;    /* HANDOFF: hash of the versions sent */
+    uint64_t ring_mark;    /* HANDOFF: the sender's ring when sent (node_ring_mark) */
 } coord_req_t;
 
 /* Adds target id (with hint_for, "" for none) to req. Returns its index, or

@@ -10,6 +10,7 @@
 #include "core/node_int.h"
 #include "core/slot.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 /* ---- lifecycle and outbox ------------------------------------------------ */
 
@@ -238,6 +239,11 @@ size_t node_walk(const node_t *node, uint16_t slot, size_t n, char ids[][NODE_ID
     return len;
 }
 
+uint64_t node_ring_mark(const node_t *node)
+{
+    return node->ring_mark;
+}
+
 bool node_replicates(const node_t *node, uint16_t slot)
 {
     return merkle_slots_has(&node->mine, slot);
@@ -264,6 +270,7 @@ static void node_ring_derive(node_t *node)
     free(node->ranges);
     node->ranges = ranges;
     node->nranges = n;
+    node->ring_mark = ring_hash(node->ring) ^ hash64_mix(ring_epoch(node->ring));
 }
 
 bool node_alive(const node_t *node, const char *id)

@@ -17,6 +17,18 @@
  * store.h (data, hints, merkle and meta families). The node keeps no global
  * state and never reads a clock.
  *
+ * Replies to clients are coord_reply_t values (coord.h), not RESP: the shell
+ * formats them for the client's protocol. Errors a client may see besides
+ * strop's: "NOQUORUM ..." (W acks or R replies did not arrive in time; the
+ * write may still have been stored), "CLUSTERDOWN ..." (this node has met
+ * peers but not yet received their ring), "BUSY ..." (COORD_PENDING_MAX
+ * requests in flight), "ERR storage failure".
+ *
+ * Known limits: reads ask the N preference nodes only (substitutes keep
+ * hints, not readable data), so a read needs R of them up; tombstones are
+ * kept (no garbage collection yet); a handoff waits for every new owner, so
+ * keys held for a failed owner stay until it returns or is forgotten.
+ *
  * Node ids are ring.h's 40-hex-character strings. hint.h and ae.h name peers
  * with a uint64_t: the node uses the first 16 hex characters of the id
  * (node_peer_key), so ids must differ in those.
@@ -114,8 +126,12 @@ typedef struct node node_t;
 node_t *node_new(const node_config_t *cfg, uint64_t seed, store_t *store, uint64_t now_ms);
 void node_free(node_t *node);
 
-/* A client's command (argv[0] the name, argv[1] the key; borrowed). The
- * answer comes as a REPLY effect with client_req_id, now or later. */
+/* A client's command (argv[0] the name, argv[1] the key; borrowed): one of
+ * the single-key string commands coord.h knows (multi-key commands are split
+ * by the caller). Reads are coordinated here; writes go to the first alive
+ * node of the key's preference list (FORWARD). The answer comes as a REPLY
+ * effect with client_req_id, now or later (every request is answered, at the
+ * latest after request_timeout_ms per coordinator tried). */
 void node_client_op(node_t *node, uint64_t now_ms, uint64_t client_req_id, int argc,
                     const char *const *argv, const size_t *argvlen);
 /* A bus message (bytes borrowed) from node `from`. Malformed input is counted

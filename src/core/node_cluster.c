@@ -42,8 +42,13 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
 {
     buf_t val = BUF_INIT;
     int rc = store_get(node->store, STORE_CF_DATA, req->data_key.data, req->data_key.len, &val);
-    /* Record the deletion first: see node_actor. */
+    /* Only if the key did not change and the ring did not either (a ring
+     * adopted since may make this node an owner again: two nodes whose rings
+     * flipped while they handed a key to each other both deleted it, found
+     * by the simulator with N = 1 during a leave). Record the deletion first:
+     * see node_actor. */
     if (rc == 1 && hash64(val.data, val.len, 0) == req->sent_hash &&
+        req->ring_mark == node_ring_mark(node) &&
         (node->deleted || node_set_generation(node, node->generation, true) == 0)) {
         versions_t old = VERSIONS_INIT;
         if (versions_decode(&old, val.data, val.len) == 0 &&
@@ -382,6 +387,7 @@ static int node_handoff_key(void *arg, const void *key, size_t key_len, const vo
     s->sent++;
     buf_append(&req->data_key, key, key_len);
     req->sent_hash = hash64(val, val_len, 0);
+    req->ring_mark = node_ring_mark(node);
     req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
     char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
     size_t len = node_walk(node, slot, node_nrep(node), ids);

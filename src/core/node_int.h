@@ -54,6 +54,7 @@ struct node {
     ring_range_t *ranges;
     size_t nranges;
     merkle_slots_t mine;
+    uint64_t ring_mark; /* node_ring_mark */
     struct node_sent {
         char id[NODE_ID_SIZE];
         uint64_t ms;
@@ -80,6 +81,8 @@ int node_merge_encoded(node_t *node, const uint8_t *key, size_t key_len, const u
 size_t node_nrep(const node_t *node);
 size_t node_walk(const node_t *node, uint16_t slot, size_t n, char ids[][NODE_ID_SIZE]);
 bool node_alive(const node_t *node, const char *id);
+/* Identifies the node's current ring (content and epoch). */
+uint64_t node_ring_mark(const node_t *node);
 int node_save_meta(node_t *node, const char *name, const buf_t *val);
 void node_set_ring(node_t *node, ring_t *ring);
 bool node_ready(const node_t *node);

@@ -22,8 +22,8 @@
  *           though each is also a replica of other runs.
  *   NODES   one line per node known to the ring or the view, every one a
  *           master ("-" as master id) listing the slots it owns, as ranges
- *           "a-b" or single slots; with a striped ring that is thousands of
- *           entries per line. Flags: myself, master, fail? (suspect), fail
+ *           "a-b" (ownership moves in RING_CHUNK_SLOTS chunks, so a line has
+ *           at most RING_CHUNK_COUNT ranges). Flags: myself, master, fail? (suspect), fail
  *           (failed or left), noaddr (in the ring but not in the view).
  *   SHARDS  one shard per node: the slots it owns as [start, end, ...], its
  *           own entry as "master", then as "replica" every other node that

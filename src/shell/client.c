@@ -248,14 +248,15 @@ void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t
     size_t qbuf = request_parser_pending(c->parser);
     size_t obl = c->out.len - c->out_pos;
     buf_printf(out,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 "
                "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
                "rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s cmd=%s "
                "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->st.id, c->addr, c->laddr, c->fd,
                c->st.name ? c->st.name : "",
                (unsigned long long)((now_ms - c->created_ms) / 1000),
-               (unsigned long long)((now_ms - c->last_interaction_ms) / 1000), qbuf,
+               (unsigned long long)((now_ms - c->last_interaction_ms) / 1000),
+               c->parked ? "b" : "N", qbuf,
                c->out.cap, c->out_peak, obl,
                c->out.cap, sizeof *c + qbuf + c->out.cap, c->write_armed ? "rw" : "r",
                cmd, c->st.resp,

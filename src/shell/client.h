@@ -78,8 +78,9 @@ void client_resume(client_t *c, uint64_t now_ms);
  * -1 when the connection failed. */
 int client_flush(client_t *c, uint64_t now_ms);
 
-/* Appends c's CLIENT LIST line (with its trailing "\n"). cmd names the
- * command c is running (NULL: the last one it ran). */
+/* Appends c's CLIENT LIST line (with its trailing "\n"); flags=b while c
+ * is parked, as Redis shows a blocked client. cmd names the command c is
+ * running (NULL: the last one it ran). */
 void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t *out);
 
 #endif

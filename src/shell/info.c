@@ -40,8 +40,8 @@ static void info_clients(server_t *srv, buf_t *out)
 {
     buf_printf(out,
                "# Clients\r\nconnected_clients:%u\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
-               "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-               srv->nclients, srv->cfg->maxclients);
+               "blocked_clients:%zu\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+               srv->nclients, srv->cfg->maxclients, srv->nparked);
 }
 
 static void human_line(buf_t *out, const char *name, uint64_t n)

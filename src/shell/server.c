@@ -561,12 +561,6 @@ int server_run(server_t *srv)
     while (srv->clients != NULL)
         server_close_client(srv, srv->clients);
     server_node_stop(srv);
-    if (rocks_store_pending(srv->rs)) {
-        buf_t err = BUF_INIT;
-        if (rocks_store_commit(srv->rs, &err) != STORE_OK)
-            log_warning("RocksDB write failed at shutdown: %.*s", (int)err.len, err.data);
-        buf_free(&err);
-    }
     keyspace_free(srv->ks);
     srv->ks = NULL;
     rocks_store_close(srv->rs);

@@ -43,8 +43,6 @@
 /* A node request id is the client id shifted by this, plus the index of
  * the key in the client's command (coord_reply_write.h's GATHER_KEYS_MAX). */
 #define SERVER_REQ_IDX_BITS 20
-/* Rounds of resumed clients run before a round's commit. */
-#define SERVER_RESUME_ROUNDS_MAX 64
 
 struct event_base;
 struct event;

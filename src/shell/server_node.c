@@ -26,6 +26,7 @@
 #include "util/alloc.h"
 
 #define SERVER_REQ_IDX_MASK ((UINT64_C(1) << SERVER_REQ_IDX_BITS) - 1)
+_Static_assert(GATHER_KEYS_MAX <= (1u << SERVER_REQ_IDX_BITS), "a key index must fit a request id");
 /* Bytes a bus frame may carry beyond the largest value (key, versions). */
 #define SERVER_BUS_FRAME_MARGIN ((size_t)1 << 20)
 /* Buckets of the parked table at first use. */
@@ -232,21 +233,20 @@ static void node_arm(server_t *srv)
     event_add(srv->node_ev, &tv);
 }
 
+/* Resumed clients are taken one at a time from the list, so a client that
+ * another's resumption unparks (or closes) is never held elsewhere. The loop
+ * ends: a resumed client runs until it parks again or its input is used up,
+ * and only bus messages and timers, which do not run here, answer a parked
+ * client later than its own node_op. */
 void server_node_round(server_t *srv)
 {
-    for (int round = 0; round < SERVER_RESUME_ROUNDS_MAX; round++) {
-        server_node_drain(srv);
-        client_t *c = srv->resume;
-        if (c == NULL)
-            break;
-        srv->resume = NULL;
-        while (c != NULL) {
-            client_t *next = c->resume_next;
-            c->resume = false;
-            c->resume_next = NULL;
-            client_resume(c, server_now_ms(srv));
-            c = next;
-        }
+    server_node_drain(srv);
+    client_t *c;
+    while ((c = srv->resume) != NULL) {
+        srv->resume = c->resume_next;
+        c->resume = false;
+        c->resume_next = NULL;
+        client_resume(c, server_now_ms(srv));
     }
     node_arm(srv);
 }

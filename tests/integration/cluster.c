@@ -201,7 +201,8 @@ static bool views_agree(const node_view_t *v, int count, int known)
     for (int i = 0; i < count; i++) {
         if (!v[i].up)
             continue;
-        if (strcmp(v[i].state, "ok") != 0 || v[i].known != known || v[i].slots == NULL)
+        if (strcmp(v[i].state, "ok") != 0 || v[i].known != known || v[i].slots == NULL ||
+            (known > 1 && v[i].epoch < 1))
             return false;
         if (first == NULL)
             first = &v[i];

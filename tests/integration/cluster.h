@@ -6,8 +6,9 @@
  *
  * "Agree" means: every running node reports cluster_state:ok and the
  * expected cluster_known_nodes, and all of them report the same
- * cluster_current_epoch and the same CLUSTER SLOTS reply (flattened to text
- * by cluster_slots_text). Waits poll every CLUSTER_POLL_MS and give up after
+ * cluster_current_epoch (at least 1 once there are several nodes: a ring
+ * was built) and the same CLUSTER SLOTS reply (flattened to text by
+ * cluster_slots_text). Waits poll every CLUSTER_POLL_MS and give up after
  * their timeout; nothing is timed. */
 #ifndef DYNIS_TESTS_CLUSTER_H
 #define DYNIS_TESTS_CLUSTER_H

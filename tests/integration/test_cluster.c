@@ -22,10 +22,13 @@
 #define PIPELINE_BATCH 1000       /* commands in flight per pipelined batch */
 #define FAIL_KEYS 100             /* keys of the failure test */
 #define SETTLE_TIMEOUT_MS 20000   /* bounded waits after a change */
+#define DBSIZE_TIMEOUT_MS 10000   /* for hints to be handed off before counting */
 #define WATCH_ROUNDS 30           /* polls that must all see a stranger refused */
 #define REPLY_TEXT_MAX 512
 #define SIBLINGS_MAX 8
 #define TEST_TIMEOUT_S 100
+#define STRANGER_ID "0123456789abcdef0123456789abcdef01234567" /* a well-formed node id */
+#define STRANGER_NONCE "00112233445566778899aabbccddeeff"        /* BUS_NONCE_LEN bytes, hex */
 
 static const char *const fast_fd[] = {"--node-timeout", "1000", NULL};
 
@@ -85,17 +88,17 @@ static int keys_batch(redisContext *c, const char *prefix, int from, int to, boo
         if (redisGetReply(c, (void **)&r) != REDIS_OK)
             r = NULL;
         snprintf(value, sizeof value, "value-%s%d", prefix, i);
-        bool ok = r != NULL && (write ? r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
-                                      : r->type == REDIS_REPLY_STRING && strcmp(r->str, value) == 0);
-        if (!ok && failed++ == 0) {
+        bool ok = r != NULL &&
+                  (write ? r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
+                         : r->type == REDIS_REPLY_STRING && strcmp(r->str, value) == 0);
+        if (!ok && failed++ == 0 && err[0] == '\0') {
             int head = snprintf(err, cap, "%s %s%d: ", write ? "SET" : "GET", prefix, i);
             if (head >= 0 && (size_t)head < cap)
                 reply_text(r, err + head, cap - (size_t)head);
         }
-        if (r != NULL)
-            freeReplyObject(r);
         if (r == NULL)
-            return failed + (to - i - 1);
+            return failed + (to - i - 1); /* the connection is gone */
+        freeReplyObject(r);
     }
     return failed;
 }
@@ -118,33 +121,102 @@ static void expect_keys(redisContext *c, const char *prefix, int n, bool write, 
                   write ? "SETs" : "GETs", err);
 }
 
-/* Waits until the node-local DBSIZEs add up to want; returns the sum. */
-static long long wait_dbsize_sum(const cluster_t *cl, long long want, char *per_node, size_t cap)
+/* Counts the keys matching pattern held by the node itself (KEYS). */
+static long long local_keys(redisContext *c, const char *pattern)
 {
-    long long sum = -1;
-    for (int waited = 0; waited <= SETTLE_TIMEOUT_MS && sum != want; waited += CLUSTER_POLL_MS) {
-        if (waited > 0)
-            sleep_poll();
-        sum = 0;
-        size_t used = 0;
-        for (int i = 0; i < cl->count; i++) {
-            redisContext *c = conn(cl, i);
-            long long n = node_dbsize(c);
-            redisFree(c);
-            sum += n;
-            used += (size_t)snprintf(per_node + used, used < cap ? cap - used : 0, " %lld", n);
-        }
+    redisReply *r = expect_reply(c, "KEYS %s", pattern);
+    long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+/* The sum over the nodes of a node-local count (DBSIZE, or KEYS of
+ * pattern when pattern is not NULL), each node's figure listed in per_node. */
+static long long local_sum(const cluster_t *cl, const char *pattern, char *per_node, size_t cap)
+{
+    long long sum = 0;
+    size_t used = 0;
+    for (int i = 0; i < cl->count; i++) {
+        redisContext *c = conn(cl, i);
+        long long n = pattern != NULL ? local_keys(c, pattern) : node_dbsize(c);
+        redisFree(c);
+        sum += n;
+        used += (size_t)snprintf(per_node + used, used < cap ? cap - used : 0, " %lld", n);
     }
     return sum;
+}
+
+/* Waits until the local counts add up to want; returns the last sum. */
+static long long wait_local_sum(const cluster_t *cl, const char *pattern, long long want,
+                                char *per_node, size_t cap)
+{
+    long long sum = -1;
+    for (int waited = 0; waited <= DBSIZE_TIMEOUT_MS && sum != want; waited += CLUSTER_POLL_MS) {
+        if (waited > 0)
+            sleep_poll();
+        sum = local_sum(cl, pattern, per_node, cap);
+    }
+    return sum;
+}
+
+/* Each key is on exactly N nodes: the node-local KEYS, then the node-local
+ * DBSIZEs, add up to N times the keys written. */
+static void check_copies(const cluster_t *cl)
+{
+    const long long want = (long long)REPLICAS * KEYS_COUNT;
+    char per_node[REPLY_TEXT_MAX] = "";
+    long long sum = wait_local_sum(cl, "key:*", want, per_node, sizeof per_node);
+    ck_assert_msg(sum == want, "%d nodes: node-local KEYS key:* add up to %lld, not N x %d = %lld "
+                  "(per node:%s)", cl->count, sum, KEYS_COUNT, want, per_node);
+    sum = wait_local_sum(cl, NULL, want, per_node, sizeof per_node);
+    ck_assert_msg(sum == want, "%d nodes: node-local DBSIZEs add up to %lld, not N x %d = %lld "
+                  "(per node:%s)", cl->count, sum, KEYS_COUNT, want, per_node);
+}
+
+static void expect_info(redisContext *c, const char *section, const char *field, const char *want)
+{
+    char got[CLUSTER_FIELD_MAX] = "(missing)";
+    info_field(c, section, field, got, sizeof got);
+    ck_assert_msg(strcmp(got, want) == 0, "INFO %s: %s is %s, want %s", section, field, got, want);
+}
+
+/* What a formed cluster of count nodes says about itself through c. */
+static void check_introspection(redisContext *c, int count)
+{
+    char members[16];
+    snprintf(members, sizeof members, "%d", count);
+    expect_info(c, "cluster", "cluster_enabled", "1");
+    expect_info(c, "dynamo", "members", members);
+    expect_info(c, "dynamo", "replicas", "3");
+    expect_info(c, "dynamo", "read_quorum", "2");
+    expect_info(c, "dynamo", "write_quorum", "2");
+    expect_int(c, 12182, "CLUSTER KEYSLOT foo");
+    redisReply *id = expect_reply(c, "CLUSTER MYID");
+    redisReply *nodes = expect_reply(c, "CLUSTER NODES");
+    ck_assert_int_eq(id->type, REDIS_REPLY_STRING);
+    ck_assert_int_eq(nodes->type, REDIS_REPLY_STRING);
+    int lines = 0, myself = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(nodes->str, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char node_id[CLUSTER_FIELD_MAX], flags[CLUSTER_FIELD_MAX];
+        lines++;
+        if (sscanf(line, "%255s %*s %255s", node_id, flags) == 2 && strstr(flags, "myself") &&
+            strcmp(node_id, id->str) == 0)
+            myself++;
+    }
+    ck_assert_msg(lines == count && myself == 1,
+                  "CLUSTER NODES: %d lines (want %d), %d myself lines with id %s (want 1)", lines,
+                  count, myself, id->str);
+    freeReplyObject(id);
+    freeReplyObject(nodes);
 }
 
 static void check_placement(int count)
 {
     cluster_t *cl = form(count, NULL);
     redisContext *c0 = conn(cl, 0);
-    char n[CLUSTER_FIELD_MAX];
-    ck_assert_int_eq(info_field(c0, "dynamo", "replicas", n, sizeof n), 0);
-    ck_assert_int_eq(atoi(n), REPLICAS);
+    check_introspection(c0, count);
     expect_keys(c0, "key:", KEYS_COUNT, true, "writes through node 0");
     for (int i = 1; i < count; i++) {
         redisContext *c = conn(cl, i);
@@ -153,11 +225,7 @@ static void check_placement(int count)
         expect_keys(c, "key:", KEYS_COUNT, false, where);
         redisFree(c);
     }
-    char per_node[REPLY_TEXT_MAX] = "";
-    long long sum = wait_dbsize_sum(cl, (long long)REPLICAS * KEYS_COUNT, per_node, sizeof per_node);
-    ck_assert_msg(sum == (long long)REPLICAS * KEYS_COUNT,
-                  "%d nodes: node-local DBSIZEs add up to %lld, not N x %d = %d (per node:%s)",
-                  count, sum, KEYS_COUNT, REPLICAS * KEYS_COUNT, per_node);
+    check_copies(cl);
     ck_assert_msg(cluster_wait_agree(cl, count, CLUSTER_FORM_TIMEOUT_MS), "the ring changed");
     redisFree(c0);
     cluster_free(cl);
@@ -215,7 +283,8 @@ static bool get_matches(redisContext *c, const char *key, const char *want, char
     size_t used = 0;
     got[0] = '\0';
     for (int i = 0; i < n; i++)
-        used += (size_t)snprintf(got + used, used < cap ? cap - used : 0, "%s%s", i ? "|" : "", vals[i]);
+        used += (size_t)snprintf(got + used, used < cap ? cap - used : 0, "%s%s", i ? "|" : "",
+                                 vals[i]);
     if (n <= 0)
         reply_text(r, got, cap);
     int want_type = strchr(want, '|') != NULL ? REDIS_REPLY_ARRAY : REDIS_REPLY_STRING;
@@ -287,20 +356,26 @@ START_TEST(concurrent_puts_make_siblings)
 }
 END_TEST
 
-/* Waits until writes through c and reads through c and d of a batch of
- * keys all succeed (the failure detector noticed a dead node). */
-static void wait_serving(redisContext *c, redisContext *d, const char *prefix)
+/* Waits until writes through node a and reads through nodes a and b of a
+ * batch of keys all succeed (the failure detector noticed a dead node, or
+ * a restarted one is back). New connections every round: a request stuck
+ * past the client timeout must not end the wait. */
+static void wait_serving(const cluster_t *cl, int a, int b, const char *prefix)
 {
     char err[REPLY_TEXT_MAX] = "";
     int failed = 1;
     for (int waited = 0; failed != 0 && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
-        failed = keys_do(c, prefix, FAIL_KEYS, true, err, sizeof err) +
-                 keys_do(c, prefix, FAIL_KEYS, false, err, sizeof err) +
-                 keys_do(d, prefix, FAIL_KEYS, false, err, sizeof err);
+        redisContext *ca = conn(cl, a), *cb = conn(cl, b);
+        err[0] = '\0';
+        failed = keys_do(ca, prefix, FAIL_KEYS, true, err, sizeof err);
+        failed += failed == 0 ? keys_do(ca, prefix, FAIL_KEYS, false, err, sizeof err) : 0;
+        failed += failed == 0 ? keys_do(cb, prefix, FAIL_KEYS, false, err, sizeof err) : 0;
+        redisFree(ca);
+        redisFree(cb);
         if (failed != 0)
             sleep_poll();
     }
-    ck_assert_msg(failed == 0, "requests still fail with one node down: %s", err);
+    ck_assert_msg(failed == 0, "nodes %d and %d still fail requests: %s", a, b, err);
 }
 
 /* Waits until a SET through c fails, then asserts that SET and GET both
@@ -329,21 +404,28 @@ static void expect_quorum_errors(redisContext *c)
     }
 }
 
-/* Counts the keys matching pattern held by the node itself (KEYS). */
-static long long local_keys(redisContext *c, const char *pattern)
+/* The sum over the running nodes of a numeric INFO dynamo field. */
+static long long dynamo_sum(const cluster_t *cl, const char *field)
 {
-    redisReply *r = expect_reply(c, "KEYS %s", pattern);
-    long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
-    freeReplyObject(r);
-    return n;
+    long long sum = 0;
+    for (int i = 0; i < cl->count; i++) {
+        redisContext *c = proc_alive(cl->node[i]) ? conn(cl, i) : NULL;
+        char v[CLUSTER_FIELD_MAX];
+        if (c != NULL && info_field(c, "dynamo", field, v, sizeof v) == 0)
+            sum += strtoll(v, NULL, 10);
+        if (c != NULL)
+            redisFree(c);
+    }
+    return sum;
 }
 
 /* Reads the keys through c until the restarted node d holds all of them
- * (read repair, or hinted handoff). */
+ * (read repair, or hinted handoff: both counts are printed). */
 static void wait_repaired(redisContext *c, redisContext *d, const char *prefix, const char *pattern)
 {
     long long held = -1;
-    for (int waited = 0; held != FAIL_KEYS && waited <= SETTLE_TIMEOUT_MS; waited += CLUSTER_POLL_MS) {
+    for (int waited = 0; held != FAIL_KEYS && waited <= SETTLE_TIMEOUT_MS;
+         waited += CLUSTER_POLL_MS) {
         expect_keys(c, prefix, FAIL_KEYS, false, "reads after the restart");
         held = local_keys(d, pattern);
         if (held != FAIL_KEYS)
@@ -353,26 +435,38 @@ static void wait_repaired(redisContext *c, redisContext *d, const char *prefix, 
                   FAIL_KEYS, pattern);
 }
 
+static void print_repairs(const cluster_t *cl)
+{
+    printf("after the restart: read_repairs %lld, hints_delivered %lld (all nodes)\n",
+           dynamo_sum(cl, "read_repairs"), dynamo_sum(cl, "hints_delivered"));
+}
+
 START_TEST(quorum_survives_one_failure)
 {
     cluster_t *cl = form(3, fast_fd);
-    redisContext *c0 = conn(cl, 0), *c1 = conn(cl, 1);
+    redisContext *c0 = conn(cl, 0);
     expect_keys(c0, "pre:", FAIL_KEYS, true, "writes with every node up");
+    redisFree(c0);
     ck_assert_int_eq(proc_stop(cl->node[2], SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
-    wait_serving(c0, c1, "one:");
+    wait_serving(cl, 0, 1, "one:");
+    redisContext *c1 = conn(cl, 1);
+    c0 = conn(cl, 0);
     expect_keys(c1, "down:", FAIL_KEYS, true, "writes through node 1, node 2 down");
     expect_keys(c0, "down:", FAIL_KEYS, false, "reads through node 0, node 2 down");
     expect_keys(c0, "pre:", FAIL_KEYS, false, "old keys through node 0, node 2 down");
     redisFree(c1);
     ck_assert_int_eq(proc_stop(cl->node[1], SIGKILL, PROC_STOP_TIMEOUT_MS), -1);
     expect_quorum_errors(c0);
+    redisFree(c0);
     ck_assert_int_eq(proc_restart(cl->node[1]), 0);
     ck_assert_int_eq(proc_restart(cl->node[2]), 0);
     ck_assert_msg(cluster_wait_agree(cl, 3, CLUSTER_FORM_TIMEOUT_MS),
                   "the restarted nodes did not rejoin");
+    wait_serving(cl, 2, 1, "again:");
+    c0 = conn(cl, 0);
     redisContext *c2 = conn(cl, 2);
-    wait_serving(c2, c0, "again:");
     wait_repaired(c0, c2, "down:", "down:*");
+    print_repairs(cl);
     expect_keys(c2, "pre:", FAIL_KEYS, false, "old keys through the restarted node 2");
     redisFree(c0);
     redisFree(c2);
@@ -414,7 +508,8 @@ static void expect_bus_error(redisContext *b, const char *prefix, const char *fm
     redisReply *r = arg != NULL ? redisCommand(b, fmt, arg) : redisCommand(b, fmt);
     char text[REPLY_TEXT_MAX];
     reply_text(r, text, sizeof text);
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, prefix, strlen(prefix)) == 0,
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ERROR &&
+                      strncmp(r->str, prefix, strlen(prefix)) == 0,
                   "bus '%s': want -%s..., got %s", fmt, prefix, text);
     freeReplyObject(r);
 }
@@ -427,8 +522,7 @@ static void raw_bus_refused(const proc_t *node)
     ck_assert_msg(b != NULL && !b->err, "cannot connect to bus port %d", node->bus_port);
     redisSetTimeout(b, tv);
     expect_bus_error(b, "NOAUTH", "MSG %s", "injected");
-    redisReply *r = redisCommand(b, "NODE.HELLO 1 %s %s", "0123456789abcdef0123456789abcdef01234567",
-                                 "00112233445566778899aabbccddeeff");
+    redisReply *r = redisCommand(b, "NODE.HELLO 1 %s %s", STRANGER_ID, STRANGER_NONCE);
     ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3,
                   "NODE.HELLO: want [id, nonce, proof]");
     freeReplyObject(r);
@@ -470,17 +564,23 @@ static void suite_teardown(void)
     procs_cleanup();
 }
 
+/* One TCase per test, so that CK_RUN_CASE=<test> runs just that one. */
+static void add_case(Suite *s, const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("cluster");
-    TCase *tc = tcase_create("cluster");
-    tcase_set_timeout(tc, TEST_TIMEOUT_S);
-    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
-    tcase_add_test(tc, three_nodes_place_keys_on_n);
-    tcase_add_test(tc, five_nodes_place_keys_on_n);
-    tcase_add_test(tc, concurrent_puts_make_siblings);
-    tcase_add_test(tc, quorum_survives_one_failure);
-    tcase_add_test(tc, secret_keeps_strangers_out);
-    suite_add_tcase(s, tc);
+    add_case(s, "three_nodes_place_keys_on_n", three_nodes_place_keys_on_n);
+    add_case(s, "five_nodes_place_keys_on_n", five_nodes_place_keys_on_n);
+    add_case(s, "concurrent_puts_make_siblings", concurrent_puts_make_siblings);
+    add_case(s, "quorum_survives_one_failure", quorum_survives_one_failure);
+    add_case(s, "secret_keeps_strangers_out", secret_keeps_strangers_out);
     return s;
 }

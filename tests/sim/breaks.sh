@@ -27,6 +27,8 @@ expect_violation() { # break, dynis-sim options...
 }
 expect_violation ack-before-w --faults none --ops 500 --sweep 5
 expect_violation merge-drops-sibling --faults net --ops 800 --sweep 10
+# With W = 1 the acknowledgement check cannot see it: the final check must.
+expect_violation merge-drops-sibling --faults none --w 1 --r 1 --ops 800 --sweep 10
 expect_violation no-forward --faults none --ops 800 --sweep 10
 expect_violation hint-drop --faults crash --ops 500 --sweep 10
 # And the unbroken build passes the same runs.

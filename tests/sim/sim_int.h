@@ -17,7 +17,7 @@
 #define SIM_CARTS 12         /* shared add-to-cart keys */
 #define SIM_REGS 4           /* shared registers (concurrent SETs) */
 #define SIM_KEYS_MAX 4096
-#define SIM_TRACE_MAX 2048     /* trace records kept per key */
+#define SIM_TRACE_MAX 128     /* trace records kept per key */
 #define SIM_T0_MS 1000000    /* virtual time at the start (room for skew) */
 #define SIM_CLIENT_TIMEOUT_MS 3000
 #define SIM_THINK_MS_MAX 20
@@ -30,7 +30,13 @@ enum sim_trace_kind {
     SIM_TR_REPLY,   /* client a got: x = 0 ok / 1 error, dot (y, z) */
     SIM_TR_MSG,     /* message type x delivered from a to b */
     SIM_TR_DROP,    /* message type x from a to b dropped */
-    SIM_TR_CRASH,   /* node a crashed while handling an event about the key */
+    /* node-level events, in the run's fault trace (key -1): */
+    SIM_TR_CRASH,   /* node a crashed (x = 1: in the middle of an event) */
+    SIM_TR_RESTART, /* node a restarted */
+    SIM_TR_PARTITION, /* the network was cut (x = 1: one way, a -> b) */
+    SIM_TR_HEAL,    /* every cut was healed */
+    SIM_TR_JOIN,    /* node a joined through node b */
+    SIM_TR_LEAVE,   /* node a started leaving */
 };
 
 typedef struct sim_trace_rec {
@@ -119,6 +125,8 @@ typedef struct sim {
     uint32_t nkeys;
     uint32_t key_index[SIM_KEY_INDEX]; /* key number + 1; 0: empty */
     uint64_t violations_printed;
+    sim_trace_rec_t faults[SIM_TRACE_MAX]; /* the last node-level events */
+    uint64_t nfaults;
 } sim_t;
 
 /* sim_world.c */
@@ -145,7 +153,9 @@ void sim_trace(sim_t *s, int key, enum sim_trace_kind kind, uint32_t a, uint32_t
 /* Notes a message delivered or dropped, in the trace of its key. */
 void sim_trace_msg(sim_t *s, enum sim_trace_kind kind, uint32_t from, uint32_t to,
                    const void *bytes, size_t len);
-void sim_violation(sim_t *s, int key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Counts a violation and prints it (only the first one unless --verbose);
+ * returns whether it was printed. */
+bool sim_violation(sim_t *s, int key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* An acknowledged write of key: checks W durable copies now, records it. */
 void sim_oracle_acked(sim_t *s, int key, dot_t dot);
 void sim_oracle_cart_item(sim_t *s, int key, const char *item);

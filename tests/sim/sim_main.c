@@ -93,6 +93,13 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The wall-clock rate goes to stderr: stdout must replay byte for byte. */
+static void print_rate(uint64_t ops, double start)
+{
+    fflush(stdout);
+    fprintf(stderr, "%.0f simulated ops/s\n", (double)ops / (wall_seconds() - start));
+}
+
 static int sweep(args_t *a)
 {
     uint64_t ops = 0, passed = 0;
@@ -111,7 +118,7 @@ static int sweep(args_t *a)
             printf("sweep: seed %" PRIu64 " failed after %" PRIu64 " passing seeds\n",
                    a->opts.seed, passed);
             free(text);
-            fprintf(stderr, "%.0f simulated ops/s\n", (double)ops / (wall_seconds() - start));
+            print_rate(ops, start);
             return 1;
         }
         free(text);
@@ -119,7 +126,7 @@ static int sweep(args_t *a)
     }
     printf("sweep: %" PRIu64 " seeds from %" PRIu64 " (%s), no violation\n", passed,
            a->first_seed, sim_faults_name(a->opts.faults));
-    fprintf(stderr, "%.0f simulated ops/s\n", (double)ops / (wall_seconds() - start));
+    print_rate(ops, start);
     return 0;
 }
 
@@ -132,6 +139,6 @@ int main(int argc, char **argv)
     sim_summary_t sum;
     double start = wall_seconds();
     uint64_t v = sim_run(&a.opts, &sum, stdout);
-    fprintf(stderr, "%.0f simulated ops/s\n", (double)sum.ops / (wall_seconds() - start));
+    print_rate(sum.ops, start);
     return v > 0 ? 1 : 0;
 }

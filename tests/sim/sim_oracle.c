@@ -61,11 +61,14 @@ int sim_key_add(sim_t *s, const char *name, int owner, bool cart)
 void sim_trace(sim_t *s, int key, enum sim_trace_kind kind, uint32_t a, uint32_t b, uint64_t x,
                uint64_t y, uint64_t z)
 {
-    if (key < 0)
+    sim_trace_rec_t rec = {s->now - SIM_T0_MS, (uint8_t)kind, (uint8_t)a, (uint8_t)b, x, y, z};
+    if (key < 0) {
+        if (kind >= SIM_TR_CRASH)
+            s->faults[s->nfaults++ % SIM_TRACE_MAX] = rec;
         return;
+    }
     sim_key_t *k = &s->keys[key];
-    k->trace[k->ntrace++ % SIM_TRACE_MAX] =
-        (sim_trace_rec_t){s->now - SIM_T0_MS, (uint8_t)kind, (uint8_t)a, (uint8_t)b, x, y, z};
+    k->trace[k->ntrace++ % SIM_TRACE_MAX] = rec;
 }
 
 void sim_trace_msg(sim_t *s, enum sim_trace_kind kind, uint32_t from, uint32_t to,
@@ -84,37 +87,59 @@ static const char *sim_op_name(uint64_t op)
     return op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 
+static void sim_trace_line(const sim_t *s, const sim_trace_rec_t *r)
+{
+    fprintf(s->out, "    t=%" PRIu64 " ", r->t);
+    switch (r->kind) {
+    case SIM_TR_OP:
+        fprintf(s->out, "client %u sends %s (seq %" PRIu64 ") via node %u\n", r->a,
+                sim_op_name(r->x), r->y, r->b);
+        break;
+    case SIM_TR_REPLY:
+        fprintf(s->out, "client %u gets %s, dot (%" PRIu64 ",%" PRIu64 ")\n", r->a,
+                r->x ? "an error" : "ok", r->y, r->z);
+        break;
+    case SIM_TR_MSG:
+    case SIM_TR_DROP:
+        fprintf(s->out, "%s %s node %u -> node %u (req %" PRIu64 ", status %" PRIu64 ")\n",
+                r->kind == SIM_TR_MSG ? "deliver" : "drop", msg_type_name(r->x), r->a, r->b,
+                r->y, r->z);
+        break;
+    case SIM_TR_CRASH:
+        fprintf(s->out, "node %u crashes%s\n", r->a, r->x ? " in the middle of an event" : "");
+        break;
+    case SIM_TR_RESTART: fprintf(s->out, "node %u restarts\n", r->a); break;
+    case SIM_TR_PARTITION:
+        if (r->x)
+            fprintf(s->out, "network cut one way: node %u -> node %u\n", r->a, r->b);
+        else
+            fprintf(s->out, "network partitioned in two\n");
+        break;
+    case SIM_TR_HEAL: fprintf(s->out, "network healed\n"); break;
+    case SIM_TR_JOIN: fprintf(s->out, "node %u joins through node %u\n", r->a, r->b); break;
+    default: fprintf(s->out, "node %u starts leaving\n", r->a); break;
+    }
+}
+
 static void sim_trace_print(const sim_t *s, const sim_key_t *k)
 {
     uint64_t first = k->ntrace > SIM_TRACE_MAX ? k->ntrace - SIM_TRACE_MAX : 0;
     fprintf(s->out, "  trace of key %s (last %" PRIu64 " of %" PRIu64 " events):\n", k->name,
             k->ntrace - first, k->ntrace);
-    for (uint64_t i = first; i < k->ntrace; i++) {
-        const sim_trace_rec_t *r = &k->trace[i % SIM_TRACE_MAX];
-        fprintf(s->out, "    t=%" PRIu64 " ", r->t);
-        switch (r->kind) {
-        case SIM_TR_OP:
-            fprintf(s->out, "client %u sends %s (seq %" PRIu64 ") via node %u\n", r->a,
-                    sim_op_name(r->x), r->y, r->b);
-            break;
-        case SIM_TR_REPLY:
-            fprintf(s->out, "client %u gets %s, dot (%" PRIu64 ",%" PRIu64 ")\n", r->a,
-                    r->x ? "an error" : "ok", r->y, r->z);
-            break;
-        default:
-            fprintf(s->out, "%s %s node %u -> node %u (req %" PRIu64 ", status %" PRIu64 ")\n",
-                    r->kind == SIM_TR_MSG ? "deliver" : "drop", msg_type_name(r->x), r->a,
-                    r->b, r->y, r->z);
-            break;
-        }
-    }
+    for (uint64_t i = first; i < k->ntrace; i++)
+        sim_trace_line(s, &k->trace[i % SIM_TRACE_MAX]);
+    first = s->nfaults > SIM_TRACE_MAX ? s->nfaults - SIM_TRACE_MAX : 0;
+    fprintf(s->out, "  node and network events (last %" PRIu64 " of %" PRIu64 "):\n",
+            s->nfaults - first, s->nfaults);
+    for (uint64_t i = first; i < s->nfaults; i++)
+        sim_trace_line(s, &s->faults[i % SIM_TRACE_MAX]);
 }
 
-void sim_violation(sim_t *s, int key, const char *fmt, ...)
+bool sim_violation(sim_t *s, int key, const char *fmt, ...)
 {
     s->sum->violations++;
     if (s->violations_printed++ > 0 && !s->opts.verbose)
-        return;
+        return false;
     fprintf(s->out, "VIOLATION seed %" PRIu64 " t=%" PRIu64 ": ", s->opts.seed,
             s->now - SIM_T0_MS);
     va_list ap;
@@ -126,6 +151,7 @@ void sim_violation(sim_t *s, int key, const char *fmt, ...)
     fputc('\n', s->out);
     if (key >= 0)
         sim_trace_print(s, &s->keys[key]);
+    return true;
 }
 
 /* ---- reading the stores --------------------------------------------------- */
@@ -422,10 +448,11 @@ static void sim_key_final(sim_t *s, const ring_t *ring, int key)
         ok[d] = sim_covers(&vs, k->dots[d]) || (k->sup[d] >= 0 && ok[k->sup[d]]);
     for (uint32_t d = 0; d < k->ndots; d++) {
         if (!ok[d]) {
-            sim_violation(s, key, "acknowledged write (%" PRIu64 ",%" PRIu64 ") is lost",
-                          k->dots[d].actor, k->dots[d].counter);
-            fprintf(s->out, "  final version set:\n");
-            sim_print_versions(s, &vs);
+            if (sim_violation(s, key, "acknowledged write (%" PRIu64 ",%" PRIu64 ") is lost",
+                              k->dots[d].actor, k->dots[d].counter)) {
+                fprintf(s->out, "  final version set:\n");
+                sim_print_versions(s, &vs);
+            }
             break;
         }
     }

@@ -9,9 +9,9 @@
 #include "sim_int.h"
 #include "util/alloc.h"
 
-#define SIM_TICK_GUARD_MS 1
-#define SIM_RESTART_RETRY_MS 50
-#define SIM_READ_RETRIES_MAX 8 /* restarts tried at once after the faults stop */ /* a node asking for a tick in the past gets it 1 ms on */
+#define SIM_TICK_GUARD_MS 1     /* at most one tick of a node per virtual ms */
+#define SIM_RESTART_RETRY_MS 50 /* a restart that failed on a storage fault is retried */
+#define SIM_RESTART_TRIES 8     /* restarts tried at once after the faults stop */
 
 /* ---- nodes ---------------------------------------------------------------- */
 
@@ -105,16 +105,19 @@ static void sim_node_create(sim_t *s, uint32_t i)
 
 static void sim_collect_node(sim_t *s, uint32_t i);
 
-static void sim_node_crash(sim_t *s, uint32_t i, bool lose_staged)
+/* Crashes node i: between events (its store committed), or in the middle of
+ * one (mid_event: what it staged is lost and nothing it decided leaves). */
+static void sim_node_crash(sim_t *s, uint32_t i, bool mid_event)
 {
     sim_node_t *n = &s->nodes[i];
-    if (!lose_staged)
+    if (!mid_event)
         mem_store_commit(n->ms);
     sim_collect_node(s, i);
     node_free(n->node);
     n->node = NULL;
     mem_store_crash(n->ms);
     s->sum->crashes++;
+    sim_trace(s, -1, SIM_TR_CRASH, i, 0, mid_event, 0, 0);
 }
 
 static void sim_node_restart(sim_t *s, uint32_t i)
@@ -123,6 +126,8 @@ static void sim_node_restart(sim_t *s, uint32_t i)
     s->nodes[i].down_until = 0;
     if (!sim_node_start(s, i))
         s->nodes[i].down_until = s->now + SIM_RESTART_RETRY_MS;
+    else
+        sim_trace(s, -1, SIM_TR_RESTART, i, 0, 0, 0, 0);
 }
 
 /* ---- the network ---------------------------------------------------------- */
@@ -236,10 +241,13 @@ static void sim_partition(sim_t *s)
     uint32_t a = pcg32_bounded(&s->fault_rng, s->nnodes);
     uint32_t b = pcg32_bounded(&s->fault_rng, s->nnodes);
     if (pcg32_bounded(&s->fault_rng, 2) == 0) {
-        if (a != b)
+        if (a != b) {
             s->blocked[a][b] = true; /* one way */
+            sim_trace(s, -1, SIM_TR_PARTITION, a, b, 1, 0, 0);
+        }
         return;
     }
+    sim_trace(s, -1, SIM_TR_PARTITION, 0, 0, 0, 0, 0);
     uint32_t side = pcg32_next(&s->fault_rng);
     for (uint32_t i = 0; i < s->nnodes; i++) {
         for (uint32_t j = 0; j < s->nnodes; j++) {
@@ -273,6 +281,7 @@ static void sim_net_fault(sim_t *s)
     uint32_t r = pcg32_bounded(&s->fault_rng, 100);
     if (r < 30) {
         memset(s->blocked, 0, sizeof s->blocked);
+        sim_trace(s, -1, SIM_TR_HEAL, 0, 0, 0, 0, 0);
     } else if (r < 60) {
         sim_partition(s);
     } else {
@@ -288,7 +297,7 @@ static void sim_crash_fault(sim_t *s)
     if (i < 0)
         return;
     if (r < 50 && sim_usable_count(s) > 1) {
-        sim_node_crash(s, (uint32_t)i, pcg32_bounded(&s->fault_rng, 2) == 0);
+        sim_node_crash(s, (uint32_t)i, false);
         s->nodes[i].down_until = s->now + 200 + pcg32_bounded(&s->fault_rng, 3000);
     } else if (r < 70) {
         mem_store_fail_next(s->nodes[i].ms, 1 + pcg32_bounded(&s->fault_rng, 3));
@@ -313,6 +322,7 @@ static void sim_join(sim_t *s)
     sim_after_event(s, i);
     sim_after_event(s, (uint32_t)seed);
     s->sum->joins++;
+    sim_trace(s, -1, SIM_TR_JOIN, i, (uint32_t)seed, 0, 0, 0);
 }
 
 /* Starts removing a node: it announces it leaves and hands its data off. */
@@ -325,6 +335,7 @@ static void sim_leave(sim_t *s)
     node_leave(s->nodes[i].node, sim_node_now(s, (uint32_t)i));
     sim_after_event(s, (uint32_t)i);
     s->sum->leaves++;
+    sim_trace(s, -1, SIM_TR_LEAVE, (uint32_t)i, 0, 0, 0, 0);
 }
 
 /* A leaving node is stopped once the ring has dropped it and it holds no
@@ -480,7 +491,7 @@ static bool sim_workload_done(const sim_t *s)
 static void sim_restart_all(sim_t *s)
 {
     for (uint32_t i = 0; i < s->nnodes; i++) {
-        for (int t = 0; t < SIM_READ_RETRIES_MAX && s->nodes[i].member && !s->nodes[i].node; t++)
+        for (int t = 0; t < SIM_RESTART_TRIES && s->nodes[i].member && !s->nodes[i].node; t++)
             sim_node_restart(s, i);
     }
 }

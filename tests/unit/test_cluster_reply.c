@@ -231,10 +231,10 @@ START_TEST(slots_follow_preference_lists)
     fixture_init(&f, 3, 3);
     size_t runs = count_runs(f.ring);
     ck_assert_uint_gt(runs, 1);
-    /* Every run is one slot here, so the three lead entries replace three
-     * runs. */
-    ck_assert_uint_eq(check_slots(&f, 2, NULL), runs);
-    ck_assert_uint_eq(check_slots(&f, 3, NULL), runs);
+    /* Every run is a chunk here, so the three lead entries (each the first
+     * slot of a run) come on top of the runs. */
+    ck_assert_uint_eq(check_slots(&f, 2, NULL), runs + 3);
+    ck_assert_uint_eq(check_slots(&f, 3, NULL), runs + 3);
     fixture_free(&f);
 }
 END_TEST

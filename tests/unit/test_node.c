@@ -398,6 +398,49 @@ START_TEST(no_dot_reuse_after_handoff)
 }
 END_TEST
 
+/* A node refuses a handoff of a key it does not replicate by its own ring
+ * (two nodes with different rings would otherwise swap and both delete). */
+START_TEST(handoff_refused_by_non_owner)
+{
+    cluster_t *cl = cl_new(2, 1, 1, 1);
+    cl_run(cl, 1000);
+    char key[16];
+    uint16_t idx[1];
+    int k = 0;
+    do { /* a key node 1 owns */
+        snprintf(key, sizeof key, "o%d", k++);
+        ring_preference_list(node_ring(cl->nodes[0]), slot_of_key(key, strlen(key)), 1, idx);
+    } while (strcmp(ring_node(node_ring(cl->nodes[0]), idx[0])->id,
+                    node_config(cl->nodes[1])->id) != 0);
+    versions_t vs = VERSIONS_INIT;
+    version_write_t w = {.value = "v", .value_len = 1};
+    versions_write(&vs, 9, cl->now, &w, NULL);
+    buf_t body = BUF_INIT, bytes = BUF_INIT;
+    versions_encode(&vs, &body);
+    msg_t m = {.type = MSG_HANDOFF, .req_id = 77, .key = (const uint8_t *)key,
+               .key_len = strlen(key), .body = (const uint8_t *)body.data, .body_len = body.len};
+    cl_id(1, m.from);
+    msg_encode(&m, &bytes);
+    node_bus_message(cl->nodes[0], cl->now, m.from, bytes.data, bytes.len);
+    size_t count;
+    const node_effect_t *e = node_outbox(cl->nodes[0], &count);
+    ck_assert_uint_eq(count, 1);
+    msg_t ack;
+    ck_assert(msg_decode(&ack, e[0].bytes.data, e[0].bytes.len));
+    ck_assert_int_eq(ack.type, MSG_HANDOFF_ACK);
+    ck_assert_int_eq(ack.status, MSG_STATUS_ERROR);
+    cl_drain(cl, 0);
+    ck_assert(!stored(cl, 0, key));
+    node_bus_message(cl->nodes[1], cl->now, node_config(cl->nodes[0])->id, bytes.data,
+                     bytes.len); /* claims the wrong sender: dropped */
+    ck_assert_uint_eq(node_stats(cl->nodes[1])->bad_messages, 1);
+    buf_free(&body);
+    buf_free(&bytes);
+    versions_free(&vs);
+    cl_free(cl);
+}
+END_TEST
+
 START_TEST(bad_bus_messages_are_counted)
 {
     cluster_t *cl = cl_new(2, 3, 2, 2);
@@ -428,6 +471,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, one_context_two_writes_make_siblings);
     tcase_add_test(tc, read_repair_fixes_a_stale_replica);
     tcase_add_test(tc, no_dot_reuse_after_handoff);
+    tcase_add_test(tc, handoff_refused_by_non_owner);
     tcase_add_test(tc, bad_bus_messages_are_counted);
     suite_add_tcase(s, tc);
     return s;
