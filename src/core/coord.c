@@ -1,11 +1,13 @@
 /* coord.c - client operations, replies and quorum bookkeeping (see coord.h). */
 #include "core/coord.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/slot.h"
 #include "util/alloc.h"
 #include "util/hash.h"
 
@@ -33,8 +35,12 @@ static const coord_cmd_t coord_cmds[] = {
 
 static const coord_cmd_t *coord_cmd_lookup(const char *name, size_t len)
 {
+    if (len == 0)
+        return NULL;
+    char first = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') : name[0];
     for (size_t i = 0; i < sizeof coord_cmds / sizeof coord_cmds[0]; i++) {
-        if (strlen(coord_cmds[i].name) == len && strncasecmp(coord_cmds[i].name, name, len) == 0)
+        const char *cand = coord_cmds[i].name;
+        if (cand[0] == first && strlen(cand) == len && strncasecmp(cand, name, len) == 0)
             return &coord_cmds[i];
     }
     return NULL;
@@ -46,8 +52,9 @@ static void coord_op_zero(coord_op_t *op)
     vclock_init(&op->floor);
 }
 
-int coord_op_init(coord_op_t *op, int argc, const char *const *argv, const size_t *argvlen,
-                  buf_t *err)
+/* Classifies argv and points op at it (borrowed); see coord_op_init. */
+int coord_op_borrow(coord_op_t *op, int argc, const char *const *argv, const size_t *argvlen,
+                    buf_t *err)
 {
     coord_op_zero(op);
     if (argc < 2 || argc > COORD_ARGS_MAX) {
@@ -63,21 +70,49 @@ int coord_op_init(coord_op_t *op, int argc, const char *const *argv, const size_
     op->is_read = cmd->is_read;
     op->dyn_get = cmd->dyn_get;
     op->argc = argc;
-    op->argv = xcalloc((size_t)argc, sizeof *op->argv);
-    op->argvlen = xcalloc((size_t)argc, sizeof *op->argvlen);
-    for (int i = 0; i < argc; i++) {
-        op->argv[i] = xstrndup(argv[i], argvlen[i]);
-        op->argvlen[i] = argvlen[i];
+    op->argv = (char **)argv;
+    op->argvlen = (size_t *)argvlen;
+    op->slot = slot_of_key(argv[1], argvlen[1]);
+    return 0;
+}
+
+/* One block: argv[argc], argvlen[argc], then each argument and its NUL. */
+void coord_op_own(coord_op_t *op)
+{
+    if (op->owned || op->argc == 0)
+        return;
+    size_t n = (size_t)op->argc, bytes = n * (sizeof *op->argv + sizeof *op->argvlen);
+    for (size_t i = 0; i < n; i++)
+        bytes += op->argvlen[i] + 1;
+    char **argv = xmalloc(bytes);
+    size_t *argvlen = (size_t *)(argv + n);
+    char *p = (char *)(argvlen + n);
+    for (size_t i = 0; i < n; i++) {
+        if (op->argvlen[i] > 0)
+            memcpy(p, op->argv[i], op->argvlen[i]);
+        p[op->argvlen[i]] = 0;
+        argv[i] = p;
+        argvlen[i] = op->argvlen[i];
+        p += op->argvlen[i] + 1;
     }
+    op->argv = argv;
+    op->argvlen = argvlen;
+    op->owned = true;
+}
+
+int coord_op_init(coord_op_t *op, int argc, const char *const *argv, const size_t *argvlen,
+                  buf_t *err)
+{
+    if (coord_op_borrow(op, argc, argv, argvlen, err) != 0)
+        return -1;
+    coord_op_own(op);
     return 0;
 }
 
 void coord_op_free(coord_op_t *op)
 {
-    for (int i = 0; i < op->argc; i++)
-        free(op->argv[i]);
-    free(op->argv);
-    free(op->argvlen);
+    if (op->owned)
+        free(op->argv);
     vclock_free(&op->floor);
     coord_op_zero(op);
 }
@@ -157,7 +192,14 @@ void coord_reply_error(coord_reply_t *r, const char *text)
     buf_append(&r->text, text, strnlen(text, COORD_TEXT_MAX));
 }
 
-void coord_reply_from_strop(coord_reply_t *r, const strop_result_t *res)
+void coord_reply_move(coord_reply_t *dst, coord_reply_t *src)
+{
+    coord_reply_free(dst);
+    *dst = *src;
+    coord_reply_init(src);
+}
+
+void coord_reply_from_strop(coord_reply_t *r, strop_result_t *res)
 {
     coord_reply_free(r);
     r->kind = COORD_REPLY_STROP;
@@ -165,8 +207,11 @@ void coord_reply_from_strop(coord_reply_t *r, const strop_result_t *res)
     r->integer = res->integer;
     if (res->text)
         buf_append(&r->text, res->text, strnlen(res->text, COORD_TEXT_MAX));
-    if (res->reply == STROP_REPLY_VALUE)
-        buf_append(&r->value, res->value.data, res->value.len);
+    if (res->reply == STROP_REPLY_VALUE) {
+        buf_t taken = res->value;
+        res->value = r->value;
+        r->value = taken;
+    }
     if (res->reply == STROP_REPLY_VALUES && res->values)
         versions_copy(&r->values, res->values);
 }
@@ -280,8 +325,8 @@ bool coord_put_quorum(const coord_req_t *req)
     return coord_req_count(req, COORD_TARGET_OK) >= req->needed;
 }
 
-bool coord_get_record(coord_req_t *req, int idx, enum coord_target_state state,
-                      const versions_t *read)
+bool coord_get_take(coord_req_t *req, int idx, enum coord_target_state state,
+                    versions_t *read)
 {
     if (idx < 0 || (uint32_t)idx >= req->ntargets)
         return false;
@@ -290,10 +335,23 @@ bool coord_get_record(coord_req_t *req, int idx, enum coord_target_state state,
         return false;
     t->state = state;
     if (state == COORD_TARGET_OK && read) {
-        versions_copy(&t->read, read);
-        versions_merge(&req->merged, read);
+        versions_t taken = t->read;
+        t->read = *read;
+        *read = taken;
+        versions_merge(&req->merged, &t->read);
     }
     return true;
+}
+
+bool coord_get_record(coord_req_t *req, int idx, enum coord_target_state state,
+                      const versions_t *read)
+{
+    versions_t copy = VERSIONS_INIT;
+    if (state == COORD_TARGET_OK && read)
+        versions_copy(&copy, read);
+    bool fresh = coord_get_take(req, idx, state, read ? &copy : NULL);
+    versions_free(&copy);
+    return fresh;
 }
 
 bool coord_get_quorum(const coord_req_t *req)
@@ -301,6 +359,28 @@ bool coord_get_quorum(const coord_req_t *req)
     uint32_t answered =
         coord_req_count(req, COORD_TARGET_OK) + coord_req_count(req, COORD_TARGET_MISSING);
     return answered >= req->needed;
+}
+
+static bool coord_version_same(const version_t *a, const version_t *b)
+{
+    return a->dot.actor == b->dot.actor && a->dot.counter == b->dot.counter &&
+           a->expire_at_ms == b->expire_at_ms && a->tombstone == b->tombstone &&
+           a->value_len == b->value_len && a->past.len == b->past.len &&
+           (a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0) &&
+           (a->past.len == 0 ||
+            memcmp(a->past.entries, b->past.entries, a->past.len * sizeof *a->past.entries) == 0);
+}
+
+/* True when a and b hold the same versions, field for field. */
+static bool coord_versions_same(const versions_t *a, const versions_t *b)
+{
+    if (a->len != b->len)
+        return false;
+    for (uint32_t i = 0; i < a->len; i++) {
+        if (!coord_version_same(&a->items[i], &b->items[i]))
+            return false;
+    }
+    return true;
 }
 
 bool coord_get_stale(const coord_req_t *req, int idx)
@@ -311,6 +391,10 @@ bool coord_get_stale(const coord_req_t *req, int idx)
     if (t->state == COORD_TARGET_MISSING)
         return true;
     if (t->state != COORD_TARGET_OK)
+        return false;
+    /* The merge is a merge's output (no version covers another), so merging
+     * it into an identical set changes nothing: skip the probe's copy. */
+    if (coord_versions_same(&t->read, &req->merged))
         return false;
     versions_t probe = VERSIONS_INIT;
     versions_copy(&probe, &t->read);
@@ -332,7 +416,8 @@ void coord_table_init(coord_table_t *t)
     t->next_id = 1;
 }
 
-static void coord_req_free(coord_req_t *req)
+/* Frees what req owns, then keeps req as a spare or frees it. */
+static void coord_req_free(coord_table_t *t, coord_req_t *req)
 {
     coord_op_free(&req->op);
     for (uint32_t i = 0; i < req->ntargets; i++)
@@ -340,13 +425,18 @@ static void coord_req_free(coord_req_t *req)
     versions_free(&req->merged);
     coord_reply_free(&req->reply);
     buf_free(&req->data_key);
-    free(req);
+    if (t->nspare < COORD_SPARE_MAX)
+        t->spare[t->nspare++] = req;
+    else
+        free(req);
 }
 
 void coord_table_free(coord_table_t *t)
 {
     for (uint32_t i = 0; i < t->len; i++)
-        coord_req_free(t->reqs[i]);
+        coord_req_free(t, t->reqs[i]);
+    for (uint32_t i = 0; i < t->nspare; i++)
+        free(t->spare[i]);
     free(t->reqs);
     free(t->index);
     coord_table_init(t);
@@ -416,7 +506,8 @@ coord_req_t *coord_table_add(coord_table_t *t, enum coord_req_kind kind)
         return NULL;
     if (t->len == t->cap)
         coord_table_grow(t);
-    coord_req_t *req = xcalloc(1, sizeof *req);
+    coord_req_t *req = t->nspare > 0 ? t->spare[--t->nspare] : xmalloc(sizeof *req);
+    memset(req, 0, offsetof(coord_req_t, targets));
     req->req_id = t->next_id++;
     if (t->next_id == 0)
         t->next_id = 1; /* 0 means "no reply expected" on the bus */
@@ -450,7 +541,7 @@ void coord_table_remove(coord_table_t *t, coord_req_t *req)
         moved->pos = req->pos;
         t->reqs[req->pos] = moved;
     }
-    coord_req_free(req);
+    coord_req_free(t, req);
 }
 
 uint64_t coord_table_next_deadline(const coord_table_t *t)

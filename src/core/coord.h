@@ -40,6 +40,7 @@
 #define COORD_TARGETS_MAX (2 * COORD_REPLICAS_MAX)
 #define COORD_PENDING_MAX 65536       /* requests in flight at one coordinator */
 #define COORD_TEXT_MAX 512            /* an error or status text */
+#define COORD_SPARE_MAX 64            /* freed requests a table keeps for reuse */
 
 /* Copies a node id (at most RING_NODE_ID_LEN characters) into dst. */
 static inline void coord_id_copy(char dst[RING_NODE_ID_LEN + 1], const char *src)
@@ -53,8 +54,10 @@ static inline void coord_id_copy(char dst[RING_NODE_ID_LEN + 1], const char *src
 
 typedef struct coord_op {
     int argc;
-    char **argv;     /* owned copies, each NUL-terminated */
+    char **argv;     /* each NUL-terminated: owned copies, or borrowed */
     size_t *argvlen;
+    bool owned;      /* argv and argvlen are one owned block (coord_op_own) */
+    uint16_t slot;   /* the key's slot (slot_of_key of argv[1]) */
     enum strop_kind kind; /* meaningless for DYN.GET */
     bool dyn_get;         /* DYN.GET: a read answering [context, values...] */
     bool is_read;         /* takes the read path */
@@ -68,6 +71,13 @@ typedef struct coord_op {
  * unknown command, a missing key or more than COORD_ARGS_MAX arguments. */
 int coord_op_init(coord_op_t *op, int argc, const char *const *argv, const size_t *argvlen,
                   buf_t *err);
+/* As coord_op_init, but op borrows argv and argvlen (each argv[i] must be
+ * followed by a NUL) until coord_op_own or coord_op_free: for an op that
+ * completes within the caller's call. */
+int coord_op_borrow(coord_op_t *op, int argc, const char *const *argv, const size_t *argvlen,
+                    buf_t *err);
+/* Makes a borrowed op own copies of its arguments (no-op when owned). */
+void coord_op_own(coord_op_t *op);
 void coord_op_free(coord_op_t *op);
 /* The key of op (argv[1]), borrowed. */
 static inline const char *coord_op_key(const coord_op_t *op, size_t *len)
@@ -105,8 +115,10 @@ void coord_reply_free(coord_reply_t *r);
 void coord_reply_copy(coord_reply_t *dst, const coord_reply_t *src);
 /* An error reply (text without the leading '-'). */
 void coord_reply_error(coord_reply_t *r, const char *text);
-/* The reply for strop's result res (copied). */
-void coord_reply_from_strop(coord_reply_t *r, const strop_result_t *res);
+/* The reply for strop's result res (its value is moved, the rest copied). */
+void coord_reply_from_strop(coord_reply_t *r, strop_result_t *res);
+/* Moves src into dst (freed first); src is left empty. */
+void coord_reply_move(coord_reply_t *dst, coord_reply_t *src);
 /* DYN.GET's reply for the set read. */
 void coord_reply_context(coord_reply_t *r, const versions_t *read);
 void coord_reply_encode(const coord_reply_t *r, buf_t *out);
@@ -147,7 +159,6 @@ typedef struct coord_req {
     enum coord_req_kind kind;
     coord_origin_t origin;
     coord_op_t op;
-    coord_target_t targets[COORD_TARGETS_MAX];
     uint32_t ntargets;
     uint32_t needed;       /* W or R, clamped */
     bool replied;          /* the client has its answer */
@@ -159,6 +170,9 @@ typedef struct coord_req {
     buf_t data_key;        /* HANDOFF: the key handed off */
     uint64_t sent_hash;    /* HANDOFF: hash of the versions sent */
     uint64_t ring_mark;    /* HANDOFF: the sender's ring when sent (node_ring_mark) */
+    /* Last, so that a new request zeroes only what precedes it: targets at
+     * ntargets and beyond are garbage until coord_req_add_target. */
+    coord_target_t targets[COORD_TARGETS_MAX];
 } coord_req_t;
 
 /* Adds target id (with hint_for, "" for none) to req. Returns its index, or
@@ -174,6 +188,9 @@ bool coord_put_quorum(const coord_req_t *req);
  * it. Duplicates are ignored. Returns true when this reply is new. */
 bool coord_get_record(coord_req_t *req, int idx, enum coord_target_state state,
                       const versions_t *read);
+/* As coord_get_record, but takes read's contents over (read is left empty). */
+bool coord_get_take(coord_req_t *req, int idx, enum coord_target_state state,
+                    versions_t *read);
 /* GET: true once needed targets answered found or missing. */
 bool coord_get_quorum(const coord_req_t *req);
 /* GET: true when target idx answered with less than the merge (missing, or
@@ -190,12 +207,14 @@ typedef struct coord_table {
     uint32_t *index;    /* slot -> position + 1 (0: empty); index_cap slots */
     uint32_t index_cap; /* a power of two, at least twice cap */
     uint64_t next_id;
+    coord_req_t *spare[COORD_SPARE_MAX]; /* freed requests kept for reuse */
+    uint32_t nspare;
 } coord_table_t;
 
 void coord_table_init(coord_table_t *t);
 void coord_table_free(coord_table_t *t);
-/* A new zeroed request with a fresh id, owned by the table; NULL when
- * COORD_PENDING_MAX are in flight. */
+/* A new request with a fresh id, owned by the table, zeroed but for the
+ * unused targets; NULL when COORD_PENDING_MAX are in flight. */
 coord_req_t *coord_table_add(coord_table_t *t, enum coord_req_kind kind);
 coord_req_t *coord_table_find(const coord_table_t *t, uint64_t req_id);
 /* Frees the request (its pointer becomes invalid). */

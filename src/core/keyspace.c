@@ -1,9 +1,7 @@
-/* keyspace.c - one node's keyspace over a store_t: string operations, exact
- * key counts, lazy and active reclaiming, SCAN cursors and KEYS.
- *
- * Every operation reads the key's set into a version set the keyspace keeps
- * (ks->cur), so the hot path (GET, SET) reuses its buffers; see keyspace.h for
- * the counting and reclaiming rules. */
+/* keyspace.c - one node's keyspace over a store_t: exact key counts and
+ * statistics as the node reports its changes, the active expiry cycle,
+ * FLUSHALL, SCAN cursors and KEYS. See keyspace.h for the counting and
+ * reclaiming rules; the node (node.c) makes every change. */
 #include "core/keyspace.h"
 
 #include <stdlib.h>
@@ -26,29 +24,19 @@ typedef struct keyspace_cursor {
 
 struct keyspace {
     store_t *store; /* borrowed */
-    uint64_t actor;
     uint64_t keys;
     uint64_t expires;
     keyspace_stats_t stats;
-    buf_t dkey;          /* the current data key */
-    buf_t val;           /* stored bytes read */
-    buf_t enc;           /* stored bytes to write */
-    versions_t cur;      /* the current key's set */
-    bool cur_stored;     /* cur was read from the store (not absent) */
-    strop_result_t res;
     buf_t cycle_pos;     /* where the expiry cycle resumes (empty: start) */
     buf_t scan_last;     /* the last key a SCAN step visited */
     keyspace_cursor_t cursors[KEYSPACE_SCAN_CURSORS_MAX];
     uint64_t cursor_next_id;
 };
 
-keyspace_t *keyspace_new(store_t *store, uint64_t actor)
+keyspace_t *keyspace_new(store_t *store)
 {
     keyspace_t *ks = xcalloc(1, sizeof *ks);
     ks->store = store;
-    ks->actor = actor;
-    versions_init(&ks->cur);
-    strop_result_init(&ks->res);
     return ks;
 }
 
@@ -56,11 +44,6 @@ void keyspace_free(keyspace_t *ks)
 {
     if (!ks)
         return;
-    buf_free(&ks->dkey);
-    buf_free(&ks->val);
-    buf_free(&ks->enc);
-    versions_free(&ks->cur);
-    strop_result_free(&ks->res);
     buf_free(&ks->cycle_pos);
     buf_free(&ks->scan_last);
     for (size_t i = 0; i < KEYSPACE_SCAN_CURSORS_MAX; i++)
@@ -78,7 +61,7 @@ typedef struct keyspace_class {
 static keyspace_class_t keyspace_classify(const versions_t *vs)
 {
     keyspace_class_t c = {false, false};
-    for (uint32_t i = 0; i < vs->len; i++) {
+    for (uint32_t i = 0; vs && i < vs->len; i++) {
         if (vs->items[i].tombstone)
             continue;
         c.counted = true;
@@ -111,64 +94,21 @@ uint64_t keyspace_expire_count(const keyspace_t *ks) { return ks->expires; }
 const keyspace_stats_t *keyspace_stats(const keyspace_t *ks) { return &ks->stats; }
 void keyspace_reset_stats(keyspace_t *ks) { memset(&ks->stats, 0, sizeof ks->stats); }
 
-/* ---- reading and writing one key ---- */
+/* ---- what the node tells: writes and client lookups ---- */
 
-static void keyspace_clear_cur(keyspace_t *ks)
+static uint32_t keyspace_live(const versions_t *vs, uint64_t now_ms)
 {
-    if (ks->cur.len > 0) {
-        versions_free(&ks->cur);
-        versions_init(&ks->cur);
-    }
-    ks->cur_stored = false;
+    return vs ? versions_live_count(vs, now_ms) : 0;
 }
 
-/* Loads key into ks->dkey and ks->cur, reclaiming it when the rule allows. */
-static int keyspace_load(keyspace_t *ks, const void *key, size_t len, uint64_t now_ms)
+void keyspace_note_write(keyspace_t *ks, const versions_t *old, const versions_t *new_vs,
+                         uint64_t now_ms)
 {
-    slot_data_key(&ks->dkey, slot_of_key(key, len), key, len);
-    keyspace_clear_cur(ks);
-    int rc = store_get(ks->store, STORE_CF_DATA, ks->dkey.data, ks->dkey.len, &ks->val);
-    if (rc <= 0)
-        return rc;
-    if (versions_decode(&ks->cur, ks->val.data, ks->val.len) != VERSIONS_OK)
-        return KEYSPACE_ECORRUPT;
-    ks->cur_stored = true;
-    if (!keyspace_reclaimable(&ks->cur, now_ms))
-        return KEYSPACE_OK;
-    rc = store_del(ks->store, STORE_CF_DATA, ks->dkey.data, ks->dkey.len);
-    if (rc < 0)
-        return rc;
-    keyspace_class_t c = keyspace_classify(&ks->cur);
-    keyspace_count(ks, c, -1);
-    ks->stats.expired_keys += c.counted;
-    keyspace_clear_cur(ks);
-    return KEYSPACE_OK;
-}
-
-/* Applies ks->res's write to ks->cur and stores the result. */
-static int keyspace_apply(keyspace_t *ks, uint64_t now_ms)
-{
-    version_write_t w = ks->res.write;
-    if (w.tombstone)
-        w.expire_at_ms = now_ms + KEYSPACE_TOMBSTONE_GRACE_MS;
-    keyspace_class_t before = {false, false};
-    if (ks->cur_stored)
-        before = keyspace_classify(&ks->cur);
-    if (versions_write(&ks->cur, ks->actor, now_ms, &w, NULL) != VERSIONS_OK)
-        return KEYSPACE_ETOOMANY;
-    buf_clear(&ks->enc);
-    versions_encode(&ks->cur, &ks->enc);
-    int rc = store_put(ks->store, STORE_CF_DATA, ks->dkey.data, ks->dkey.len, ks->enc.data,
-                       ks->enc.len);
-    if (rc < 0)
-        return rc;
-    if (ks->cur_stored)
-        keyspace_count(ks, before, -1);
-    keyspace_count(ks, keyspace_classify(&ks->cur), 1);
-    ks->cur_stored = true;
-    if (!w.tombstone && versions_live_count(&ks->cur, now_ms) > 1)
+    keyspace_count(ks, keyspace_classify(old), -1);
+    keyspace_count(ks, keyspace_classify(new_vs), 1);
+    uint32_t after = keyspace_live(new_vs, now_ms);
+    if (after > 1 && after > keyspace_live(old, now_ms))
         ks->stats.siblings_created++;
-    return KEYSPACE_OK;
 }
 
 /* Whether op looks the key up as a Redis read does (hits and misses). */
@@ -190,31 +130,15 @@ static bool keyspace_op_reads(const strop_op_t *op)
     }
 }
 
-int keyspace_run(keyspace_t *ks, const void *key, size_t len, const strop_op_t *op,
-                 uint64_t now_ms, const strop_result_t **res_out)
+void keyspace_note_lookup(keyspace_t *ks, const strop_op_t *op, const versions_t *vs,
+                          uint64_t now_ms)
 {
-    *res_out = &ks->res;
-    int rc = keyspace_load(ks, key, len, now_ms);
-    if (rc < 0)
-        return rc;
-    if (keyspace_op_reads(op)) {
-        if (versions_live_count(&ks->cur, now_ms) > 0)
-            ks->stats.keyspace_hits++;
-        else
-            ks->stats.keyspace_misses++;
-    }
-    strop_eval(&ks->cur, now_ms, op, &ks->res);
-    if (!ks->res.has_write)
-        return KEYSPACE_OK;
-    return keyspace_apply(ks, now_ms);
-}
-
-int keyspace_read(keyspace_t *ks, const void *key, size_t len, uint64_t now_ms,
-                  const versions_t **out)
-{
-    *out = &ks->cur;
-    int rc = keyspace_load(ks, key, len, now_ms);
-    return rc < 0 ? rc : KEYSPACE_OK;
+    if (!keyspace_op_reads(op))
+        return;
+    if (keyspace_live(vs, now_ms) > 0)
+        ks->stats.keyspace_hits++;
+    else
+        ks->stats.keyspace_misses++;
 }
 
 /* ---- whole-keyspace scans: counts, the expiry cycle, FLUSHALL ---- */
@@ -228,7 +152,7 @@ typedef struct keyspace_walk {
     bool track_last;     /* SCAN: remember the last key in ks->scan_last */
     bool corrupt;        /* a stored set did not decode */
     versions_t vs;       /* the visited key's set */
-    buf_t doomed;        /* expiry cycle: (class byte, key bytes) records */
+    buf_t doomed;        /* expiry cycle: (key, stored set) records */
     const char *pattern; /* SCAN/KEYS: NULL matches every key */
     size_t pattern_len;
     keyspace_key_fn fn;
@@ -294,36 +218,38 @@ static int keyspace_cycle_fn(void *arg, const void *key, size_t key_len, const v
     buf_clear(&ks->cycle_pos);
     buf_append(&ks->cycle_pos, key, key_len);
     if (keyspace_walk_decode(w, val, val_len) && keyspace_reclaimable(&w->vs, w->now_ms)) {
-        keyspace_class_t c = keyspace_classify(&w->vs);
-        buf_append_byte(&w->doomed, (uint8_t)(c.counted | c.has_expire << 1));
         buf_put_bytes(&w->doomed, key, key_len);
+        buf_put_bytes(&w->doomed, val, val_len);
     }
     return w->visited >= w->max;
 }
 
-/* Deletes the keys the cycle collected; returns how many. */
-static int keyspace_cycle_reclaim(keyspace_t *ks, const buf_t *doomed)
+/* Hands each key the cycle collected to reclaim; returns how many went. */
+static int keyspace_cycle_reclaim(keyspace_t *ks, const buf_t *doomed,
+                                  keyspace_reclaim_fn reclaim, void *arg)
 {
     cursor_t c;
     cursor_init(&c, doomed->data, doomed->len);
-    int n = 0;
-    uint8_t flags;
-    const uint8_t *key;
-    size_t key_len;
-    while (cursor_left(&c) > 0 && cursor_u8(&c, &flags) &&
-           cursor_bytes(&c, doomed->len, &key, &key_len)) {
-        int rc = store_del(ks->store, STORE_CF_DATA, key, key_len);
-        if (rc < 0)
-            return rc;
-        keyspace_class_t cl = {flags & 1, (flags & 2) != 0};
-        keyspace_count(ks, cl, -1);
-        ks->stats.expired_keys += cl.counted;
-        n++;
+    int n = 0, rc = 0;
+    const uint8_t *key, *val;
+    size_t key_len, val_len;
+    versions_t vs = VERSIONS_INIT;
+    while (rc >= 0 && cursor_left(&c) > 0 && cursor_bytes(&c, doomed->len, &key, &key_len) &&
+           cursor_bytes(&c, doomed->len, &val, &val_len)) {
+        if (versions_decode(&vs, val, val_len) != VERSIONS_OK)
+            continue;
+        rc = reclaim(arg, key, key_len, &vs);
+        if (rc >= 0) {
+            ks->stats.expired_keys += keyspace_classify(&vs).counted;
+            n++;
+        }
     }
-    return n;
+    versions_free(&vs);
+    return rc < 0 ? rc : n;
 }
 
-int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys)
+int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys,
+                          keyspace_reclaim_fn reclaim, void *arg)
 {
     if (max_keys == 0)
         return 0;
@@ -338,7 +264,7 @@ int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys)
     else
         buf_clear(&ks->cycle_pos); /* reached the end (or failed): wrap */
     if (rc >= 0)
-        rc = keyspace_cycle_reclaim(ks, &w.doomed);
+        rc = keyspace_cycle_reclaim(ks, &w.doomed, reclaim, arg);
     keyspace_walk_free(&w);
     return rc;
 }

@@ -1,31 +1,30 @@
-/* keyspace.h - the keyspace of one node: string operations over a store_t.
+/* keyspace.h - the node-local view of one node's data family: exact key
+ * counts, the keyspace statistics, reclaiming, FLUSHALL, SCAN and KEYS.
  *
- * The keyspace reads a key's version set from the data column family (slot +
- * key, see slot.h), evaluates one string operation on it with strop_eval
- * (strop.h), applies the resulting write with versions_write under the node's
- * actor, and stores the encoded set (a stored key goes away only when it is
- * reclaimed, see below, or flushed). It keeps in memory the exact key counts that DBSIZE and INFO's
- * keyspace line report, and the keyspace statistics of INFO stats.
+ * The keyspace writes no version set itself: the node (node.h) owns every
+ * local data change and tells the keyspace of each one (keyspace_note_write,
+ * from the node's one write/delete place), of each client read it answers
+ * (keyspace_note_lookup), and runs reclaiming and FLUSHALL through it, so
+ * that the node's Merkle tree follows every change too.
  *
  * Counting rule: a stored key counts as a key while its set holds at least one
  * non-tombstone version, expired or not (as Redis counts an expired key until
  * it is reclaimed); it counts as a key with an expiry when, in addition, one of
- * its non-tombstone versions has an expiry time. load_counts computes both by
- * a scan at open; every change made through the keyspace maintains them.
+ * its non-tombstone versions has an expiry time. keyspace_load_counts computes
+ * both by a scan at open; keyspace_note_write and keyspace_flush maintain them.
  *
- * Reclaiming rule (single node; the cluster will refine it): a tombstone is
- * written with expire_at_ms = its write time + KEYSPACE_TOMBSTONE_GRACE_MS, so
- * that replicas can still learn of the delete for that long. A stored key is
- * reclaimed (store_del) once every one of its versions is dead and has an
- * expiry time <= now: expired values at once, tombstones after the grace.
- * Reads reclaim lazily; keyspace_expire_cycle reclaims actively.
+ * Reclaiming rule: a stored key may be deleted once every one of its versions
+ * is dead and has an expiry time <= now. Expired values go at once;
+ * tombstones carry expire_at_ms = their write time + a grace (the node's
+ * tombstone_grace_ms, by default KEYSPACE_TOMBSTONE_GRACE_MS), so replicas
+ * can still learn of the delete for that long. keyspace_expire_cycle finds
+ * such keys; its caller deletes them.
  *
  * Time is always an argument (now_ms). Every function returning int returns 0
  * (or a count) on success, else a negative keyspace_status.
  *
  * Ownership: keyspace_new borrows store (it must outlive the keyspace).
- * Pointers a keyspace returns (results, version sets) are borrowed and valid
- * until the next call on the same keyspace. */
+ * Version sets passed in are borrowed for the call. */
 #ifndef DYNIS_CORE_KEYSPACE_H
 #define DYNIS_CORE_KEYSPACE_H
 
@@ -37,7 +36,7 @@
 #include "core/strop.h"
 #include "core/versions.h"
 
-/* How long a tombstone is kept before a single node drops it. */
+/* How long a tombstone is kept before it may be reclaimed (the default). */
 #define KEYSPACE_TOMBSTONE_GRACE_MS (10u * 60 * 1000)
 /* SCAN cursors remembered at once (older ones restart at their slot). */
 #define KEYSPACE_SCAN_CURSORS_MAX 256
@@ -50,19 +49,19 @@ enum keyspace_status {
     KEYSPACE_OK = 0,
     KEYSPACE_EIO = STORE_EIO,           /* the store failed */
     KEYSPACE_ECORRUPT = STORE_ECORRUPT, /* a stored set did not decode */
-    KEYSPACE_ETOOMANY = -3,             /* the write would pass VERSIONS_SIBLINGS_MAX */
 };
 
 typedef struct keyspace_stats {
-    uint64_t keyspace_hits;    /* reads that found a live version */
-    uint64_t keyspace_misses;  /* reads that found none */
+    uint64_t keyspace_hits;    /* client read lookups that found a live version */
+    uint64_t keyspace_misses;  /* client read lookups that found none */
     uint64_t expired_keys;     /* keys reclaimed because their values expired */
-    uint64_t siblings_created; /* writes that left more than one live version */
+    uint64_t siblings_created; /* writes that left more live versions than
+                                * they found, and more than one */
 } keyspace_stats_t;
 
-/* A new keyspace over store (borrowed), writing versions as actor. Counts
- * start at zero: call keyspace_load_counts before serving. */
-keyspace_t *keyspace_new(store_t *store, uint64_t actor);
+/* A new keyspace over store (borrowed). Counts start at zero: call
+ * keyspace_load_counts before serving. */
+keyspace_t *keyspace_new(store_t *store);
 void keyspace_free(keyspace_t *ks);
 
 /* Scans the data family and sets the key counts. KEYSPACE_ECORRUPT when a
@@ -73,24 +72,30 @@ uint64_t keyspace_expire_count(const keyspace_t *ks); /* db0:expires */
 const keyspace_stats_t *keyspace_stats(const keyspace_t *ks);
 void keyspace_reset_stats(keyspace_t *ks);
 
-/* Runs op on key at now_ms: read (with lazy reclaiming), strop_eval, apply.
- * *res_out borrows the keyspace's result (valid until the next call); its
- * STROP_REPLY_VALUES borrow the keyspace's copy of the set. Counts hits and
- * misses as Redis's read lookups do (GET GETDEL GETEX STRLEN TTL TYPE EXISTS,
- * SET ... GET). KEYSPACE_ETOOMANY: nothing was written. */
-int keyspace_run(keyspace_t *ks, const void *key, size_t len, const strop_op_t *op,
-                 uint64_t now_ms, const strop_result_t **res_out);
+/* A key's stored set changed from old to new_vs (either NULL or empty when
+ * absent) at now_ms: adjusts the counts and siblings_created. The caller has
+ * stored the change. */
+void keyspace_note_write(keyspace_t *ks, const versions_t *old, const versions_t *new_vs,
+                         uint64_t now_ms);
 
-/* Reads key's stored set (tombstones and expired versions included, after
- * lazy reclaiming) into *out, borrowed until the next call; an absent key
- * gives an empty set. For DYN.GET. */
-int keyspace_read(keyspace_t *ks, const void *key, size_t len, uint64_t now_ms,
-                  const versions_t **out);
+/* A client's op was answered from vs (NULL: absent) at now_ms: counts a hit
+ * or a miss when op looks the key up as Redis's read lookups do (GET GETDEL
+ * GETEX STRLEN TTL TYPE EXISTS, SET ... GET). */
+void keyspace_note_lookup(keyspace_t *ks, const strop_op_t *op, const versions_t *vs,
+                          uint64_t now_ms);
+
+/* Deletes one reclaimable key: data_key (slot + key) whose stored set is old
+ * (both borrowed for the call). It must delete the key and call
+ * keyspace_note_write(ks, old, NULL, ...). Returns 0 or a negative status. */
+typedef int (*keyspace_reclaim_fn)(void *arg, const void *data_key, size_t len,
+                                   const versions_t *old);
 
 /* Active expiry: visits at most max_keys stored keys from a saved position
- * (wrapping at the end), reclaiming those the rule above allows. Returns the
- * number of keys reclaimed. */
-int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys);
+ * (wrapping at the end) and calls reclaim for each one the rule above allows
+ * (after the visit, so reclaim may write to the store). Returns the number of
+ * keys reclaimed, or the first negative status of the store or of reclaim. */
+int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys,
+                          keyspace_reclaim_fn reclaim, void *arg);
 
 /* FLUSHALL / FLUSHDB: deletes every data key; counts drop to zero. */
 int keyspace_flush(keyspace_t *ks);

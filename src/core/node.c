@@ -1,6 +1,7 @@
 /* node.c - one Dynamo node driven by events (see node.h): its lifecycle and
- * outbox, local storage (every data write goes through node_store_set so
- * the Merkle tree follows), the ring and membership, and the entry points.
+ * outbox, local storage (every data write and delete goes through
+ * node_store_set, so the Merkle tree and the keyspace's counts follow;
+ * reclaiming and FLUSHALL too), the ring and membership, and the entry points.
  * The data path is in node_data.c, the background mechanisms and timers in
  * node_cluster.c; node_int.h is what they share. */
 #include <stdio.h>
@@ -30,6 +31,10 @@ void node_config_default(node_config_t *cfg)
     cfg->gossip_fanout = 3;
     cfg->ae_interval_ms = 10000;
     cfg->handoff_interval_ms = 1000;
+    cfg->expire_interval_ms = 100;
+    cfg->expire_keys_max = NODE_EXPIRE_KEYS_MAX;
+    cfg->tombstone_grace_ms = KEYSPACE_TOMBSTONE_GRACE_MS;
+    cfg->value_len_max = VERSIONS_VALUE_MAX;
     fd_config_default(&cfg->fd);
     hint_config_default(&cfg->hint);
     ae_config_default(&cfg->ae);
@@ -81,13 +86,14 @@ void node_send(node_t *node, const char *to, msg_t *m)
     msg_encode(m, &e->bytes);
 }
 
-/* Answers a request's origin: a local client, or the node that forwarded it. */
-void node_answer(node_t *node, const coord_origin_t *origin, const coord_reply_t *reply)
+/* Answers a request's origin: a local client, or the node that forwarded it.
+ * Takes reply's contents over (reply is left empty). */
+void node_answer(node_t *node, const coord_origin_t *origin, coord_reply_t *reply)
 {
     if (origin->from[0] == 0) {
         node_effect_t *e = node_effect_add(node, NODE_EFFECT_REPLY);
         e->client_req_id = origin->client_req_id;
-        coord_reply_copy(&e->reply, reply);
+        coord_reply_move(&e->reply, reply);
         return;
     }
     buf_t body = BUF_INIT;
@@ -139,21 +145,35 @@ int node_read(node_t *node, const buf_t *data_key, versions_t *vs)
     return rc;
 }
 
-/* Stores vs under data_key (old: what was there) and updates the tree. */
+/* Deletes data_key, first recording that a key was deleted (see
+ * node_actor): the delete does not happen when that cannot be saved. */
+static int node_store_del(node_t *node, const buf_t *data_key)
+{
+    int rc = node->deleted ? 0 : node_set_generation(node, node->generation, true);
+    return rc < 0 ? rc : store_del(node->store, STORE_CF_DATA, data_key->data, data_key->len);
+}
+
+/* The one place the data family changes: stores vs under data_key (vs NULL:
+ * deletes the key), where old was (NULL or empty: absent), and updates the
+ * Merkle tree and the keyspace's counts. */
 int node_store_set(node_t *node, const buf_t *data_key, const versions_t *old,
                           const versions_t *vs)
 {
     buf_t val = BUF_INIT;
-    versions_encode(vs, &val);
-    int rc = store_put(node->store, STORE_CF_DATA, data_key->data, data_key->len, val.data,
-                       val.len);
+    if (vs)
+        versions_encode(vs, &val);
+    int rc = vs ? store_put(node->store, STORE_CF_DATA, data_key->data, data_key->len, val.data,
+                            val.len)
+                : node_store_del(node, data_key);
     buf_free(&val);
     if (rc == 0 && merkle_update_key(node->merkle, data_key->data, data_key->len, old, vs) < 0)
         merkle_invalidate(node->merkle);
+    if (rc == 0)
+        keyspace_note_write(node->ks, old, vs, node->now_ms);
     if (rc < 0)
         node->stats.store_errors++;
     uint16_t slot = (uint16_t)((uint8_t)data_key->data[0] << 8 | (uint8_t)data_key->data[1]);
-    if (rc == 0 && !node_replicates(node, slot)) {
+    if (rc == 0 && vs && !node_replicates(node, slot)) {
         /* A key held here for others: hand it off soon. */
         uint64_t soon = node->now_ms + node->cfg.handoff_interval_ms;
         if (!node->handoff_pending || node->next_handoff_ms > soon)
@@ -162,6 +182,43 @@ int node_store_set(node_t *node, const buf_t *data_key, const versions_t *old,
         node->handoff_idle = 0;
     }
     return rc;
+}
+
+/* keyspace_reclaim_fn: deletes a key the expiry cycle found dead. */
+static int node_reclaim(void *arg, const void *data_key, size_t len, const versions_t *old)
+{
+    node_t *node = arg;
+    buf_t dk = BUF_INIT;
+    buf_append(&dk, data_key, len);
+    int rc = node_store_set(node, &dk, old, NULL);
+    buf_free(&dk);
+    return rc;
+}
+
+/* One round of active expiry (node_tick): reclaims what the keyspace's
+ * cycle finds, through node_store_set. */
+void node_expire_round(node_t *node)
+{
+    if (keyspace_expire_cycle(node->ks, node->now_ms, node->cfg.expire_keys_max, node_reclaim,
+                              node) < 0)
+        node->stats.store_errors++;
+}
+
+int node_flush(node_t *node)
+{
+    int rc = node->deleted ? 0 : node_set_generation(node, node->generation, true);
+    if (rc == 0)
+        rc = keyspace_flush(node->ks);
+    if (rc == 0 && merkle_rebuild(node->merkle) < 0)
+        merkle_invalidate(node->merkle);
+    if (rc < 0)
+        node->stats.store_errors++;
+    return rc;
+}
+
+void node_set_value_len_max(node_t *node, uint64_t value_len_max)
+{
+    node->cfg.value_len_max = value_len_max;
 }
 
 /* Test-only break: keep only the last sibling after a replica merge. */
@@ -378,7 +435,7 @@ void node_client_op(node_t *node, uint64_t now_ms, uint64_t client_req_id, int a
     buf_t err = BUF_INIT;
     if (!node_ready(node)) {
         node_answer_error(node, &origin, NODE_NOT_READY_TEXT);
-    } else if (coord_op_init(&op, argc, argv, argvlen, &err) != 0) {
+    } else if (coord_op_borrow(&op, argc, argv, argvlen, &err) != 0) {
         buf_append_byte(&err, 0);
         node_answer_error(node, &origin, err.data);
     } else if (op.is_read) {
@@ -532,8 +589,11 @@ static bool node_open_modules(node_t *node)
 {
     node->hints = hint_new(&node->cfg.hint, node->store);
     node->merkle = merkle_new(node->store);
+    node->ks = keyspace_new(node->store);
+    int rc = keyspace_load_counts(node->ks);
+    node->stats.store_errors += rc == KEYSPACE_ECORRUPT; /* not counted, kept */
     if (!node->hints || !node->merkle || hint_load(node->hints, node->now_ms) < 0 ||
-        merkle_load(node->merkle, NULL) < 0)
+        merkle_load(node->merkle, NULL) < 0 || (rc < 0 && rc != KEYSPACE_ECORRUPT))
         return false;
     ae_config_t aecfg = node->cfg.ae;
     aecfg.sid_base = pcg32_next64(&node->rng) | 1;
@@ -567,6 +627,7 @@ node_t *node_new(const node_config_t *cfg, uint64_t seed, store_t *store, uint64
                        pcg32_bounded(&node->rng, (uint32_t)(cfg->ae_interval_ms + 1));
     node->handoff_pending = true;
     node->next_handoff_ms = now_ms + cfg->handoff_interval_ms;
+    node->next_expire_ms = now_ms + cfg->expire_interval_ms;
     return node;
 }
 
@@ -579,6 +640,7 @@ void node_free(node_t *node)
     coord_table_free(&node->reqs);
     ae_free(node->ae);
     merkle_free(node->merkle);
+    keyspace_free(node->ks);
     hint_free(node->hints);
     ring_free(node->ring);
     free(node->ranges);
@@ -621,6 +683,7 @@ const hint_t *node_hints(const node_t *node) { return node->hints; }
 const ae_stats_t *node_ae_stats(const node_t *node) { return ae_stats(node->ae); }
 const node_stats_t *node_stats(const node_t *node) { return &node->stats; }
 bool node_handoff_pending(const node_t *node) { return node->handoff_pending; }
+keyspace_t *node_keyspace(node_t *node) { return node->ks; }
 
 uint64_t node_merkle_root(const node_t *node, const merkle_slots_t *mask)
 {

@@ -24,10 +24,25 @@
  * peers but not yet received their ring), "BUSY ..." (COORD_PENDING_MAX
  * requests in flight), "ERR storage failure".
  *
+ * Local data: every change the node makes to its data family (client
+ * writes, replica merges, handoff deletes, reclaiming, FLUSHALL) goes through
+ * one place that updates both its Merkle tree and its keyspace (keyspace.h:
+ * the counts DBSIZE reports, INFO's statistics, SCAN, KEYS). A client's read
+ * lookup counts a keyspace hit or miss once, where its reply is evaluated:
+ * at the coordinator (a forwarded SET ... GET or GETDEL at the node it was
+ * forwarded to).
+ * Reclaiming: node_tick runs the keyspace's expiry cycle every
+ * expire_interval_ms; it deletes keys whose versions all expired, and
+ * tombstones, which the node writes with expire_at_ms = now +
+ * tombstone_grace_ms, once that grace passed.
+ *
  * Known limits: reads ask the N preference nodes only (substitutes keep
- * hints, not readable data), so a read needs R of them up; tombstones are
- * kept (no garbage collection yet); a handoff waits for every new owner, so
- * keys held for a failed owner stay until it returns or is forgotten.
+ * hints, not readable data), so a read needs R of them up; a tombstone is
+ * reclaimed after its grace whether or not every replica has it (Dynamo's
+ * rule, drop it once every replica holds it, is not done): a replica that
+ * missed the delete for longer than the grace can bring the value back
+ * through read repair or anti-entropy; a handoff waits for every new owner,
+ * so keys held for a failed owner stay until it returns or is forgotten.
  *
  * Node ids are ring.h's 40-hex-character strings. hint.h and ae.h name peers
  * with a uint64_t: the node uses the first 16 hex characters of the id
@@ -47,11 +62,13 @@
 #include "core/coord.h"
 #include "core/fd.h"
 #include "core/hint.h"
+#include "core/keyspace.h"
 #include "core/member.h"
 #include "core/ring.h"
 #include "core/store.h"
 
 #define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per tick */
+#define NODE_EXPIRE_KEYS_MAX 1000  /* keys the expiry cycle visits per round (default) */
 
 /* Test-only fault injection: each value breaks one mechanism on purpose so
  * that the simulator's oracle can show it catches the break. Never set
@@ -79,6 +96,10 @@ typedef struct node_config {
     uint32_t gossip_fanout;        /* peers per round, <= MEMBER_TARGETS_MAX */
     uint64_t ae_interval_ms;       /* 0: no anti-entropy */
     uint64_t handoff_interval_ms;  /* how often a pending handoff is retried */
+    uint64_t expire_interval_ms;   /* 0: no active expiry (reclaiming) */
+    uint32_t expire_keys_max;      /* keys one expiry round visits */
+    uint64_t tombstone_grace_ms;   /* a tombstone is reclaimed this long after its write */
+    uint64_t value_len_max;        /* APPEND's longest result (proto-max-bulk-len) */
     fd_config_t fd;
     hint_config_t hint;
     ae_config_t ae;
@@ -86,8 +107,10 @@ typedef struct node_config {
 } node_config_t;
 
 /* N=3 R=2 W=2, 2 s requests, 200 ms read repair, 1 s gossip to 3 peers,
- * 10 s anti-entropy, 1 s handoff retries, the modules' defaults. id, actor
- * and host must still be set. */
+ * 10 s anti-entropy, 1 s handoff retries, expiry rounds of
+ * NODE_EXPIRE_KEYS_MAX keys every 100 ms, KEYSPACE_TOMBSTONE_GRACE_MS,
+ * VERSIONS_VALUE_MAX, the modules' defaults. id, actor and host must still
+ * be set. */
 void node_config_default(node_config_t *cfg);
 
 enum node_effect_kind {
@@ -154,6 +177,15 @@ bool node_forget(node_t *node, uint64_t now_ms, const char *id);
 /* The outbox: effects since the last clear, in order (borrowed). */
 const node_effect_t *node_outbox(const node_t *node, size_t *count);
 void node_outbox_clear(node_t *node);
+
+/* FLUSHALL / FLUSHDB: deletes every key of the data family (the keyspace's
+ * counts drop to zero) and rebuilds the Merkle tree to match. Returns 0 or a
+ * negative keyspace_status. */
+int node_flush(node_t *node);
+/* CONFIG SET proto-max-bulk-len: the longest value APPEND may make. */
+void node_set_value_len_max(node_t *node, uint64_t value_len_max);
+/* The node's keyspace (owned by the node): counts, statistics, SCAN, KEYS. */
+keyspace_t *node_keyspace(node_t *node);
 
 /* Read-only views for INFO, CLUSTER and the simulator's oracle. */
 const node_config_t *node_config(const node_t *node);

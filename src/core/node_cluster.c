@@ -45,19 +45,14 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
     /* Only if the key did not change and the ring did not either (a ring
      * adopted since may make this node an owner again: two nodes whose rings
      * flipped while they handed a key to each other both deleted it, found
-     * by the simulator with N = 1 during a leave). Record the deletion first:
-     * see node_actor. */
+     * by the simulator with N = 1 during a leave). node_store_set records
+     * the deletion first: see node_actor. */
     if (rc == 1 && hash64(val.data, val.len, 0) == req->sent_hash &&
-        req->ring_mark == node_ring_mark(node) &&
-        (node->deleted || node_set_generation(node, node->generation, true) == 0)) {
+        req->ring_mark == node_ring_mark(node)) {
         versions_t old = VERSIONS_INIT;
         if (versions_decode(&old, val.data, val.len) == 0 &&
-            store_del(node->store, STORE_CF_DATA, req->data_key.data, req->data_key.len) == 0) {
-            if (merkle_update_key(node->merkle, req->data_key.data, req->data_key.len, &old,
-                                  NULL) < 0)
-                merkle_invalidate(node->merkle);
+            node_store_set(node, &req->data_key, &old, NULL) == 0)
             node->stats.handoff_keys++;
-        }
         versions_free(&old);
     }
     buf_free(&val);
@@ -449,6 +444,10 @@ void node_tick(node_t *node, uint64_t now_ms)
         node_handoff_round(node);
         node->next_handoff_ms = now_ms + node_handoff_delay(node);
     }
+    if (node->cfg.expire_interval_ms && now_ms >= node->next_expire_ms) {
+        node_expire_round(node);
+        node->next_expire_ms = now_ms + node->cfg.expire_interval_ms;
+    }
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -463,5 +462,7 @@ uint64_t node_next_deadline(const node_t *node)
         next = min_u64(next, node->next_ae_ms);
     if (node->handoff_pending)
         next = min_u64(next, node->next_handoff_ms);
+    if (node->cfg.expire_interval_ms)
+        next = min_u64(next, node->next_expire_ms);
     return min_u64(next, ae_next_deadline(node->ae));
 }

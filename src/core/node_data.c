@@ -54,13 +54,23 @@ static int node_fresh_actor(node_t *node)
     return node_set_generation(node, next, false);
 }
 
+/* Slot's extended list into *ids (allocated for the ring's nodes only, to
+ * free); returns its length. */
+static size_t node_walk_all(const node_t *node, uint16_t slot, char (**ids)[NODE_ID_SIZE])
+{
+    size_t n = ring_node_count(node->ring);
+    n = n > RING_NODES_MAX ? RING_NODES_MAX : n ? n : 1;
+    *ids = xmalloc(n * NODE_ID_SIZE);
+    return node_walk(node, slot, n, *ids);
+}
+
 /* The first alive node of slot's extended list that tried (may be NULL)
  * has not tried yet, into id (self when there is none). */
 static void node_coordinator(const node_t *node, uint16_t slot, const coord_req_t *tried,
                              char id[NODE_ID_SIZE])
 {
-    char (*ids)[NODE_ID_SIZE] = xcalloc(RING_NODES_MAX, NODE_ID_SIZE);
-    size_t len = node_walk(node, slot, RING_NODES_MAX, ids);
+    char (*ids)[NODE_ID_SIZE];
+    size_t len = node_walk_all(node, slot, &ids);
     coord_id_copy(id, node->cfg.id);
     for (size_t i = 0; i < len; i++) {
         if (tried && coord_req_target(tried, ids[i]) >= 0)
@@ -78,8 +88,8 @@ static void node_coordinator(const node_t *node, uint16_t slot, const coord_req_
  * carrying a hint naming it. */
 static void node_put_targets(node_t *node, coord_req_t *req, uint16_t slot)
 {
-    char (*ids)[NODE_ID_SIZE] = xcalloc(RING_NODES_MAX, NODE_ID_SIZE);
-    size_t len = node_walk(node, slot, RING_NODES_MAX, ids);
+    char (*ids)[NODE_ID_SIZE];
+    size_t len = node_walk_all(node, slot, &ids);
     size_t nrep = node_nrep(node), next_sub = nrep;
     int self = coord_req_add_target(req, node->cfg.id, "");
     req->targets[self].state = COORD_TARGET_OK;
@@ -111,23 +121,26 @@ static void node_put_answer_quorum_error(node_t *node, coord_req_t *req)
     node_answer_error(node, &req->origin, text);
 }
 
-/* Sends the written versions to the other targets; answers at W acks. */
-static void node_put_replicate(node_t *node, const coord_origin_t *origin, const char *key,
-                               size_t key_len, const versions_t *vs, coord_reply_t *reply)
+/* Sends the written versions to the other targets; answers at W acks.
+ * Takes reply's contents over. */
+static void node_put_replicate(node_t *node, const coord_origin_t *origin, const coord_op_t *op,
+                               const versions_t *vs, coord_reply_t *reply)
 {
+    size_t key_len;
+    const char *key = coord_op_key(op, &key_len);
     coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_PUT);
     if (!req) {
         node_answer_error(node, origin, "BUSY too many requests in flight");
         return;
     }
     req->origin = *origin;
-    coord_reply_copy(&req->reply, reply);
+    coord_reply_move(&req->reply, reply);
     size_t nrep = node_nrep(node);
     req->needed = node->cfg.w < nrep ? node->cfg.w : (uint32_t)nrep;
     if (req->needed == 0 || node->cfg.test_break == NODE_BREAK_ACK_BEFORE_W)
         req->needed = 1;
     req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
-    node_put_targets(node, req, slot_of_key(key, key_len));
+    node_put_targets(node, req, op->slot);
     buf_t body = BUF_INIT;
     versions_encode(vs, &body);
     for (uint32_t i = 0; i < req->ntargets; i++) {
@@ -164,7 +177,11 @@ static int node_put_eval(node_t *node, const coord_origin_t *origin, const coord
         buf_append_str(&err, "ERR storage failure");
     } else if (strop_parse(&sop, op->kind, op->argc, (const char *const *)op->argv,
                            op->argvlen, node->now_ms, &err) == 0) {
+        sop.value_len_max = node->cfg.value_len_max;
         strop_eval(&cur, node->now_ms, &sop, &res);
+        keyspace_note_lookup(node->ks, &sop, &cur, node->now_ms);
+        if (res.has_write && res.write.tombstone) /* reclaimed after the grace */
+            res.write.expire_at_ms = node->now_ms + node->cfg.tombstone_grace_ms;
         coord_reply_from_strop(reply, &res);
         versions_copy(next, &cur);
         if (res.has_write && node_fresh_actor(node) < 0) {
@@ -197,14 +214,14 @@ static void node_put_start(node_t *node, const coord_origin_t *origin, coord_op_
     size_t key_len;
     const char *key = coord_op_key(op, &key_len);
     buf_t dk = BUF_INIT;
-    slot_data_key(&dk, slot_of_key(key, key_len), key, key_len);
+    slot_data_key(&dk, op->slot, key, key_len);
     versions_t next = VERSIONS_INIT;
     coord_reply_t reply;
     coord_reply_init(&reply);
     node->stats.puts++;
     if (node_put_eval(node, origin, op, &dk, &next, &reply) == 0) {
         if (reply.wrote)
-            node_put_replicate(node, origin, key, key_len, &next, &reply);
+            node_put_replicate(node, origin, op, &next, &reply);
         else
             node_answer(node, origin, &reply);
     }
@@ -230,10 +247,8 @@ static void node_forward_send(node_t *node, coord_req_t *req, const char *to)
 /* Sends a write to its coordinator, or coordinates it here; takes op over. */
 void node_route_write(node_t *node, const coord_origin_t *origin, coord_op_t *op)
 {
-    size_t key_len;
-    const char *key = coord_op_key(op, &key_len);
     char coord[NODE_ID_SIZE];
-    node_coordinator(node, slot_of_key(key, key_len), NULL, coord);
+    node_coordinator(node, op->slot, NULL, coord);
     coord_req_t *req = NULL;
     if (strcmp(coord, node->cfg.id) != 0 && node->cfg.test_break != NODE_BREAK_NO_FORWARD)
         req = coord_table_add(&node->reqs, COORD_REQ_FORWARD);
@@ -244,6 +259,7 @@ void node_route_write(node_t *node, const coord_origin_t *origin, coord_op_t *op
     req->origin = *origin;
     req->op = *op;
     memset(op, 0, sizeof *op);
+    coord_op_own(&req->op);
     node_forward_send(node, req, coord);
     node->stats.forwarded++;
 }
@@ -251,10 +267,8 @@ void node_route_write(node_t *node, const coord_origin_t *origin, coord_op_t *op
 /* A forward timed out: try the next alive coordinator, or coordinate here. */
 static void node_forward_retry(node_t *node, coord_req_t *req)
 {
-    size_t key_len;
-    const char *key = coord_op_key(&req->op, &key_len);
     char next[NODE_ID_SIZE];
-    node_coordinator(node, slot_of_key(key, key_len), req, next);
+    node_coordinator(node, req->op.slot, req, next);
     if (req->ntargets < NODE_FORWARD_TRIES_MAX && strcmp(next, node->cfg.id) != 0) {
         node_forward_send(node, req, next);
         return;
@@ -337,7 +351,9 @@ static void node_get_reply(node_t *node, coord_req_t *req, coord_reply_t *reply)
                     req->op.argvlen, node->now_ms, &err) == 0) {
         strop_result_t res;
         strop_result_init(&res);
+        sop.value_len_max = node->cfg.value_len_max;
         strop_eval(&req->merged, node->now_ms, &sop, &res);
+        keyspace_note_lookup(node->ks, &sop, &req->merged, node->now_ms);
         coord_reply_from_strop(reply, &res);
         strop_result_free(&res);
     } else {
@@ -355,7 +371,7 @@ static void node_get_repair(node_t *node, coord_req_t *req)
     const char *key = coord_op_key(&req->op, &key_len);
     buf_t body = BUF_INIT, dk = BUF_INIT;
     versions_encode(&req->merged, &body);
-    slot_data_key(&dk, slot_of_key(key, key_len), key, key_len);
+    slot_data_key(&dk, req->op.slot, key, key_len);
     for (uint32_t i = 0; i < req->ntargets; i++) {
         if (!coord_get_stale(req, (int)i))
             continue;
@@ -417,7 +433,7 @@ void node_get_start(node_t *node, const coord_origin_t *origin, coord_op_t *op)
     memset(op, 0, sizeof *op);
     size_t key_len, nrep = node_nrep(node);
     const char *key = coord_op_key(&req->op, &key_len);
-    uint16_t slot = slot_of_key(key, key_len);
+    uint16_t slot = req->op.slot;
     req->needed = node->cfg.r < nrep ? node->cfg.r : (uint32_t)nrep;
     req->needed = req->needed ? req->needed : 1;
     req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
@@ -430,8 +446,8 @@ void node_get_start(node_t *node, const coord_origin_t *origin, coord_op_t *op)
             buf_t dk = BUF_INIT;
             slot_data_key(&dk, slot, key, key_len);
             int rc = node_read(node, &dk, &vs);
-            coord_get_record(req, idx, rc < 0 ? COORD_TARGET_FAILED
-                                       : rc == 0 ? COORD_TARGET_MISSING : COORD_TARGET_OK, &vs);
+            coord_get_take(req, idx, rc < 0 ? COORD_TARGET_FAILED
+                                     : rc == 0 ? COORD_TARGET_MISSING : COORD_TARGET_OK, &vs);
             versions_free(&vs);
             buf_free(&dk);
         } else if (node_alive(node, ids[i])) {
@@ -442,6 +458,8 @@ void node_get_start(node_t *node, const coord_origin_t *origin, coord_op_t *op)
             coord_get_record(req, idx, COORD_TARGET_FAILED, NULL);
         }
     }
+    if (!coord_req_all_answered(req))
+        coord_op_own(&req->op); /* it outlives the caller's arguments */
     node_get_progress(node, req);
 }
 
@@ -459,7 +477,7 @@ void node_on_get_reply(node_t *node, const msg_t *m)
         state = COORD_TARGET_MISSING;
     else if (m->status == MSG_STATUS_OK && versions_decode(&vs, m->body, m->body_len) == 0)
         state = COORD_TARGET_OK;
-    if (coord_get_record(req, idx, state, &vs))
+    if (coord_get_take(req, idx, state, &vs))
         node_get_progress(node, req);
     versions_free(&vs);
 }

@@ -2,8 +2,9 @@
  * functions one file calls in another. Internal to src/core/node*.c; the
  * public interface is node.h.
  *
- *   node.c          lifecycle, outbox, local storage, ring and membership,
- *                   the entry points (client op, bus message dispatch)
+ *   node.c          lifecycle, outbox, local storage (node_store_set, the
+ *                   expiry round, node_flush), ring and membership, the
+ *                   entry points (client op, bus message dispatch)
  *   node_data.c     the write path (forwarding, sloppy quorum, W acks), the
  *                   read path (R replies, merge, read repair), replica-side
  *                   handlers, request timeouts
@@ -39,12 +40,13 @@ struct node {
     member_view_t *view;
     hint_t *hints;
     merkle_t *merkle;
+    keyspace_t *ks; /* counts and statistics of the data family */
     ae_t *ae;
     coord_table_t reqs;
     node_effect_t *out;
     size_t out_len, out_cap;
     uint64_t now_ms;
-    uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms;
+    uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
     bool ring_heard; /* a peer's ring was seen (or loaded): rebalancing is safe */
@@ -70,11 +72,12 @@ struct node {
 /* node.c: outbox, local storage, ring and membership basics. */
 bool node_peer_id(const node_t *node, uint64_t key, char id[NODE_ID_SIZE]);
 void node_send(node_t *node, const char *to, msg_t *m);
-void node_answer(node_t *node, const coord_origin_t *origin, const coord_reply_t *reply);
+void node_answer(node_t *node, const coord_origin_t *origin, coord_reply_t *reply);
 void node_answer_error(node_t *node, const coord_origin_t *origin, const char *text);
 int node_read(node_t *node, const buf_t *data_key, versions_t *vs);
 int node_store_set(node_t *node, const buf_t *data_key, const versions_t *old,
                    const versions_t *vs);
+void node_expire_round(node_t *node);
 int node_merge_local(node_t *node, const buf_t *data_key, const versions_t *incoming);
 int node_merge_encoded(node_t *node, const uint8_t *key, size_t key_len, const uint8_t *body,
                        size_t body_len);

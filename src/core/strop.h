@@ -1,7 +1,7 @@
 /* strop.h - the string operations of one key, evaluated purely.
  *
- * A coordinator (today the single node's keyspace, later the cluster's
- * coordinator) runs a string command in two pure steps:
+ * The coordinator (the node's data path, node_data.c) runs a string command
+ * in two pure steps:
  *   strop_parse  turns a command's arguments into a strop_op_t, answering the
  *                errors Redis gives before it looks at the key (syntax,
  *                integers, invalid expire times);
@@ -141,7 +141,7 @@ void strop_result_free(strop_result_t *res);
  * absent) at now_ms and fills res (previous contents replaced). res->values
  * borrows current; res->write borrows only res and op's arguments, so the
  * write may be applied to current itself. A tombstone write has
- * expire_at_ms 0: the keyspace sets its grace period. */
+ * expire_at_ms 0: the node sets its grace period (see keyspace.h). */
 void strop_eval(const versions_t *current, uint64_t now_ms, const strop_op_t *op,
                 strop_result_t *res);
 

@@ -4,8 +4,9 @@
  * node_op: a single-key command as one operation, MGET MSET DEL EXISTS as
  * one per key; the node parses each (strop_parse), coordinates it, and the
  * shell renders the gathered answers with coord_reply_write.h. DBSIZE,
- * FLUSHALL, FLUSHDB, SCAN and KEYS are node-local, as in Redis Cluster: they
- * run on ctx->keyspace at once. */
+ * FLUSHALL, FLUSHDB, SCAN and KEYS are node-local, as in Redis Cluster, and
+ * answered at once: DBSIZE SCAN KEYS read ctx->keyspace (the node's),
+ * FLUSHALL and FLUSHDB go through server_api's node_flush. */
 #include "proto/cmd_keys.h"
 
 #include <ctype.h>
@@ -113,7 +114,7 @@ static void cmd_keys_flush(cmd_ctx_t *ctx)
         reply_error(ctx->reply, CMD_KEYS_ERR_SYNTAX);
         return;
     }
-    int rc = keyspace_flush(ctx->keyspace);
+    int rc = ctx->server->node_flush(ctx->server->impl);
     if (rc < 0)
         cmd_keys_reply_status(ctx, rc);
     else

@@ -4,7 +4,8 @@
  * node_begin and node_op; one operation per key for MGET MSET DEL EXISTS),
  * which parses them with strop_parse and coordinates them; the reply is
  * rendered from its answers by coord_reply_write.h. DBSIZE FLUSHALL FLUSHDB
- * SCAN KEYS are node-local and run on the keyspace (src/core/keyspace.h).
+ * SCAN KEYS are node-local: they read the node's keyspace
+ * (src/core/keyspace.h), and FLUSH* empties it through server_api's node_flush.
  * The command table (command.c) has checked the arity before a handler runs.
  *
  * Replies follow Redis 7.0 for every key with at most one live version. With

@@ -10,7 +10,7 @@
  * keyed string commands: they hand their single-key operations to the
  * cluster node through server_api's node_begin/node_op, and the reply is
  * written when the node's answers are in (the client waits, parked). They reach the rest of the server only through
- * ctx: the client's state, the keyspace (src/core/keyspace.h) and the
+ * ctx: the client's state, the node's keyspace (src/core/keyspace.h) and the
  * server_api that the shell implements (INFO text, CONFIG, CLIENT LIST,
  * SHUTDOWN). Nothing in src/proto includes libevent or RocksDB.
  *
@@ -22,7 +22,8 @@
  *                          PEXPIREAT TTL PTTL PERSIST GETDEL GETEX STRLEN APPEND
  *                          DBSIZE FLUSHALL FLUSHDB SCAN KEYS TYPE DYN.GET
  *                          DYN.PUT DYN.DEL (keyed ones through the node,
- *                          DBSIZE FLUSH* SCAN KEYS through the keyspace)
+ *                          DBSIZE SCAN KEYS through the keyspace, FLUSH*
+ *                          through server_api's node_flush)
  * Handler names are cmd_ + the command in lower case, '.' as '_'
  * (cmd_get, cmd_dyn_put), declared in cmd_conn.h and cmd_keys.h. */
 #ifndef DYNIS_PROTO_COMMAND_H
@@ -85,6 +86,9 @@ typedef struct server_api {
     void (*node_begin)(void *impl, enum gather_kind kind, uint32_t n);
     void (*node_op)(void *impl, uint32_t idx, int argc, const char *const *argv,
                     const size_t *argvlen);
+    /* FLUSHALL / FLUSHDB: empties the node's data (node_flush). Returns 0 or
+     * a negative keyspace_status. */
+    int (*node_flush)(void *impl);
     /* CLUSTER: fills what the replies are rendered from (borrowed until the
      * handler returns). */
     void (*cluster_src)(void *impl, struct cluster_src *src);

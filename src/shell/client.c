@@ -104,7 +104,7 @@ static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
         .reply = &c->reply,
         .client = &c->st,
         .server = &srv->api,
-        .keyspace = srv->ks,
+        .keyspace = node_keyspace(srv->node),
         .now_ms = now_ms,
         .now_us = server_now_us(srv),
     };

@@ -103,7 +103,7 @@ static uint64_t ops_per_sec(const server_t *srv)
 static void info_stats(server_t *srv, buf_t *out)
 {
     const server_stats_t *st = &srv->stats;
-    const keyspace_stats_t *ks = keyspace_stats(srv->ks);
+    const keyspace_stats_t *ks = keyspace_stats(node_keyspace(srv->node));
     buf_printf(out,
                "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
@@ -144,10 +144,11 @@ static void info_cluster(server_t *srv, buf_t *out)
 static void info_keyspace(server_t *srv, buf_t *out)
 {
     buf_append_str(out, "# Keyspace\r\n");
-    uint64_t keys = keyspace_key_count(srv->ks);
+    const keyspace_t *ks = node_keyspace(srv->node);
+    uint64_t keys = keyspace_key_count(ks);
     if (keys > 0)
         buf_printf(out, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", LL(keys),
-                   LL(keyspace_expire_count(srv->ks)));
+                   LL(keyspace_expire_count(ks)));
 }
 
 /* Every member of the view: "member<i>:id=...,addr=host:port@bus,state=...". */
@@ -193,7 +194,7 @@ static void info_dynamo(server_t *srv, buf_t *out)
                LL(ns->forwarded), LL(ns->forward_fallbacks), LL(ns->quorum_failures),
                LL(ns->read_repairs), LL(ns->hints_stored), LL(hs->pending), LL(hs->delivered),
                LL(ns->handoff_keys), LL(ns->ring_changes), LL(as->rounds), LL(as->keys_exchanged),
-               LL(keyspace_stats(srv->ks)->siblings_created), LL(ns->bad_messages),
+               LL(keyspace_stats(node_keyspace(srv->node))->siblings_created), LL(ns->bad_messages),
                LL(ns->store_errors));
     buf_printf(out,
                "bus_bytes_in:%llu\r\nbus_bytes_out:%llu\r\nbus_messages_in:%llu\r\n"

@@ -352,42 +352,92 @@ static int rs_scan(void *impl, enum store_cf cf, const void *start, size_t start
     return rc;
 }
 
+/* The key just past cf's last key (into past); false when cf is empty. */
+static bool key_past_last(rocks_store_t *rs, enum store_cf cf, buf_t *past)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(rs->db, rs->ropts, rs->cf[cf]);
+    rocksdb_iter_seek_to_last(it);
+    bool found = rocksdb_iter_valid(it);
+    if (found) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        buf_append(past, k, kl);
+        buf_append_byte(past, 0);
+    }
+    rocksdb_iter_destroy(it);
+    return found;
+}
+
+/* Copies up to max + 1 keys of cf in [start, end) (end NULL: to the last
+ * key) into keys as (varint length, bytes) records; returns how many, and
+ * the key just past the last one seen into past. */
+static size_t range_keys(rocks_store_t *rs, enum store_cf cf, const void *start,
+                         size_t start_len, const void *end, size_t end_len, size_t max,
+                         buf_t *keys, buf_t *past)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(rs->db, rs->ropts, rs->cf[cf]);
+    size_t n = 0;
+    for (rocksdb_iter_seek(it, start_len ? start : "", start_len);
+         rocksdb_iter_valid(it) && n <= max; rocksdb_iter_next(it)) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (end != NULL && key_cmp(k, kl, end, end_len) >= 0)
+            break;
+        buf_put_bytes(keys, k, kl);
+        buf_clear(past);
+        buf_append(past, k, kl);
+        buf_append_byte(past, 0);
+        n++;
+    }
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
+/* Stages a delete of each key range_keys collected. */
+static int del_each(rocks_store_t *rs, enum store_cf cf, const buf_t *keys)
+{
+    cursor_t c;
+    cursor_init(&c, keys->data, keys->len);
+    const uint8_t *k;
+    size_t kl;
+    while (cursor_left(&c) > 0 && cursor_bytes(&c, keys->len, &k, &kl))
+        write_stage_del(&rs->stage, (uint8_t)cf, k, kl);
+    return stage_bound(rs);
+}
+
+/* Deletes [start, end) (end NULL: to the last key). A range tombstone slows
+ * every later read of the family until compaction drops it (a FLUSHALL per
+ * test piled up thousands: a GET took milliseconds), so a small range gets
+ * one staged delete per key, and a large one is compacted at once. */
 static int rs_del_range(void *impl, enum store_cf cf, const void *start, size_t start_len,
                         const void *end, size_t end_len)
 {
     rocks_store_t *rs = impl;
-    buf_t err = BUF_INIT;
+    buf_t err = BUF_INIT, keys = BUF_INIT, past = BUF_INIT;
     int rc = rocks_store_commit(rs, &err);
-    buf_free(&err);
-    if (rc != STORE_OK)
-        return rc;
-    if (end == NULL) {
-        /* Deletes up to the last key; one past it covers the last key too. */
-        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(rs->db, rs->ropts, rs->cf[cf]);
-        rocksdb_iter_seek_to_last(it);
-        buf_t past = BUF_INIT;
-        if (rocksdb_iter_valid(it)) {
-            size_t kl;
-            const char *k = rocksdb_iter_key(it, &kl);
-            buf_append(&past, k, kl);
-            buf_append_byte(&past, 0);
+    size_t n = rc == STORE_OK ? range_keys(rs, cf, start, start_len, end, end_len,
+                                           ROCKS_DEL_RANGE_KEYS_MAX, &keys, &past)
+                              : 0;
+    if (n > 0 && n <= ROCKS_DEL_RANGE_KEYS_MAX) {
+        rc = del_each(rs, cf, &keys);
+    } else if (n > 0) {
+        if (end == NULL) { /* one past the last key covers the last key too */
+            buf_clear(&past);
+            rc = key_past_last(rs, cf, &past) ? STORE_OK : STORE_EIO;
+            end = past.data;
+            end_len = past.len;
         }
-        rocksdb_iter_destroy(it);
-        rc = STORE_OK;
-        if (past.len > 0 && key_cmp(start, start_len, past.data, past.len) < 0) {
-            char *e = NULL;
-            rocksdb_delete_range_cf(rs->db, rs->wopts, rs->cf[cf], start, start_len, past.data,
-                                    past.len, &e);
-            rc = e ? STORE_EIO : STORE_OK;
-            free(e);
-        }
-        buf_free(&past);
-        return rc;
+        char *e = NULL;
+        rocksdb_delete_range_cf(rs->db, rs->wopts, rs->cf[cf], start, start_len, end, end_len,
+                                &e);
+        rc = e ? STORE_EIO : rc;
+        free(e);
+        if (rc == STORE_OK)
+            rocksdb_compact_range_cf(rs->db, rs->cf[cf], start, start_len, end, end_len);
     }
-    char *e = NULL;
-    rocksdb_delete_range_cf(rs->db, rs->wopts, rs->cf[cf], start, start_len, end, end_len, &e);
-    rc = e ? STORE_EIO : STORE_OK;
-    free(e);
+    buf_free(&err);
+    buf_free(&keys);
+    buf_free(&past);
     return rc;
 }
 

@@ -13,8 +13,8 @@
  * Reads go through a row cache and, on the data family, a bloom-filtered
  * block cache tuned for point lookups.
  *
- * Expired data: the keyspace reclaims dead keys itself (lazily and with its
- * active expiry cycle, keeping its key counts exact). Behind it, a compaction
+ * Expired data: the node reclaims dead keys itself (with its active expiry
+ * cycle, keeping its keyspace's key counts exact). Behind it, a compaction
  * filter on the data family decodes each version set (src/core/versions.h)
  * and drops a key every version of which expired (tombstones carry their
  * reclaim time as expiry) more than ROCKS_FILTER_GRACE_MS ago, so expired
@@ -22,7 +22,9 @@
  *
  * Scans and del_range first commit what is staged (so a scan sees it, and a
  * range deletion, which RocksDB applies directly, keeps its place in the
- * order of operations); those writes only become durable earlier. Scan
+ * order of operations); those writes only become durable earlier. A range
+ * deletion covering every key of a family (FLUSHALL) drops and recreates
+ * the family instead, so that no range tombstone slows later reads. Scan
  * callbacks may write to the store: a scan reads the range in chunks and
  * re-seeks after each. */
 #ifndef DYNIS_SHELL_ROCKS_STORE_H
@@ -43,7 +45,7 @@
 #define ROCKS_STAGE_ENTRIES_MAX 65536
 #define ROCKS_STAGE_BYTES_MAX ((size_t)64 * 1024 * 1024)
 /* How long after the last expiry of a key the compaction filter drops it
- * (the keyspace's own reclaiming normally comes first). */
+ * (the node's own reclaiming normally comes first). */
 #define ROCKS_FILTER_GRACE_MS ((uint64_t)60 * 60 * 1000)
 /* A scan copies at most this many entries (or bytes) per chunk. */
 #define ROCKS_SCAN_CHUNK_ENTRIES 256

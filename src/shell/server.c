@@ -310,11 +310,7 @@ static void ops_sample(server_t *srv, uint64_t now_ms)
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
     server_t *srv = arg;
-    uint64_t now_ms = server_now_ms(srv);
-    int rc = keyspace_expire_cycle(srv->ks, now_ms, SERVER_EXPIRE_KEYS_PER_TICK);
-    if (rc < 0)
-        log_warning("Active expiry failed: store error %d", rc);
-    ops_sample(srv, now_ms);
+    ops_sample(srv, server_now_ms(srv));
 }
 
 static void close_idle_clients(server_t *srv, uint64_t now_ms)
@@ -505,18 +501,6 @@ static int server_open_store(server_t *srv)
         log_warning("Can't create the node identity");
         return -1;
     }
-    uint64_t t0 = wall_clock_ms();
-    srv->ks = keyspace_new(rocks_store_store(srv->rs), srv->actor);
-    int rc = keyspace_load_counts(srv->ks);
-    if (rc == STORE_ECORRUPT)
-        log_warning("Some stored values could not be decoded; they are not counted");
-    else if (rc < 0)
-        return -1;
-    log_notice("Node %s (actor %016llx): %llu keys (%llu with an expiry) in RocksDB, "
-               "counted in %.3f seconds", srv->node_id, (unsigned long long)srv->actor,
-               (unsigned long long)keyspace_key_count(srv->ks),
-               (unsigned long long)keyspace_expire_count(srv->ks),
-               (double)(wall_clock_ms() - t0) / 1000);
     return 0;
 }
 
@@ -561,8 +545,6 @@ int server_run(server_t *srv)
     while (srv->clients != NULL)
         server_close_client(srv, srv->clients);
     server_node_stop(srv);
-    keyspace_free(srv->ks);
-    srv->ks = NULL;
     rocks_store_close(srv->rs);
     srv->rs = NULL;
     log_notice("RocksDB closed; all acknowledged writes are on disk.");
@@ -582,8 +564,6 @@ void server_free(server_t *srv)
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
-    if (srv->ks != NULL)
-        keyspace_free(srv->ks);
     rocks_store_close(srv->rs);
     if (srv->base != NULL)
         event_base_free(srv->base);

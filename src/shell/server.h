@@ -1,5 +1,5 @@
 /* server.h - the server process: one libevent event base, the client
- * listener, timers and signals, the RocksDB store and the keyspace.
+ * listener, timers and signals, the RocksDB store and the cluster node.
  *
  * A round of the event loop runs every ready callback (client reads parse
  * and dispatch requests, replies go to each client's output buffer; bus
@@ -12,8 +12,8 @@
  * leaves before the write it acknowledges is committed.
  *
  * The struct is shared by the shell's files (client.c, server_api.c, info.c)
- * and no one else; the core and proto layers see only store_t, keyspace_t
- * and server_api_t. */
+ * and no one else; the core and proto layers see only store_t, the node's
+ * keyspace_t and server_api_t. */
 #ifndef DYNIS_SHELL_SERVER_H
 #define DYNIS_SHELL_SERVER_H
 
@@ -32,8 +32,6 @@
 #define SERVER_LISTENERS_MAX 16
 /* Connections accepted per readable event of a listener (as Redis). */
 #define SERVER_ACCEPTS_PER_CALL 1000
-/* Stored keys the active expiry cycle visits per cron tick. */
-#define SERVER_EXPIRE_KEYS_PER_TICK 1000
 /* Samples averaged for instantaneous_ops_per_sec. */
 #define SERVER_OPS_SAMPLES 16
 /* File descriptors kept beyond maxclients for RocksDB and listeners. */
@@ -70,7 +68,6 @@ typedef struct server {
     struct event *second_ev;     /* every second: WAL sync, idle clients */
 
     rocks_store_t *rs;
-    keyspace_t *ks;
     node_t *node;                /* the cluster node over rs (server_node.c) */
     bus_t *bus;
     struct event *node_ev;       /* node_tick at node_next_deadline */

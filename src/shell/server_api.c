@@ -67,6 +67,8 @@ static void apply_param(server_t *srv, const char *name)
         rocks_store_set_sync_commits(srv->rs, cfg->appendfsync == CONFIG_FSYNC_ALWAYS);
     else if (strcasecmp(name, "hz") == 0)
         server_apply_hz(srv);
+    else if (strcasecmp(name, "proto-max-bulk-len") == 0)
+        node_set_value_len_max(srv->node, (uint64_t)cfg->proto_max_bulk_len);
 }
 
 static int api_config_set(void *impl, const char *name, const char *value, buf_t *err)
@@ -85,7 +87,7 @@ static void api_reset_stats(void *impl)
     memset(srv->ops_samples, 0, sizeof srv->ops_samples);
     srv->ops_sample_count = 0;
     srv->used_memory_peak = 0;
-    keyspace_reset_stats(srv->ks);
+    keyspace_reset_stats(node_keyspace(srv->node));
 }
 
 static void api_shutdown(void *impl)

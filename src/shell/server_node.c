@@ -86,6 +86,7 @@ static int node_config_fill(const server_t *srv, node_config_t *nc, bool *wildca
     nc->fd.node_timeout_ms = (uint64_t)cfg->node_timeout;
     nc->gossip_interval_ms = (uint64_t)cfg->gossip_interval;
     nc->ae_interval_ms = (uint64_t)cfg->anti_entropy_interval;
+    nc->value_len_max = (uint64_t)cfg->proto_max_bulk_len;
     return 0;
 }
 
@@ -311,6 +312,12 @@ static void api_node_op(void *impl, uint32_t idx, int argc, const char *const *a
     server_node_drain(srv);
 }
 
+static int api_node_flush(void *impl)
+{
+    server_t *srv = impl;
+    return node_flush(srv->node);
+}
+
 static void api_cluster_src(void *impl, cluster_src_t *src)
 {
     server_t *srv = impl;
@@ -355,6 +362,7 @@ void server_node_api(server_api_t *api)
 {
     api->node_begin = api_node_begin;
     api->node_op = api_node_op;
+    api->node_flush = api_node_flush;
     api->cluster_src = api_cluster_src;
     api->cluster_meet = api_cluster_meet;
     api->cluster_forget = api_cluster_forget;
@@ -375,6 +383,11 @@ int server_node_start(server_t *srv)
         log_warning("Can't start the cluster node (invalid settings or unreadable store)");
         return -1;
     }
+    const keyspace_t *ks = node_keyspace(srv->node);
+    log_notice("Node %s (actor %016llx): %llu keys (%llu with an expiry) in RocksDB",
+               srv->node_id, (unsigned long long)srv->actor,
+               (unsigned long long)keyspace_key_count(ks),
+               (unsigned long long)keyspace_expire_count(ks));
     const config_t *cfg = srv->cfg;
     bus_config_t bc = {
         .bind_addr = wildcard ? NULL : nc.host,

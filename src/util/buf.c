@@ -106,14 +106,15 @@ void buf_put_u64be(buf_t *b, uint64_t v)
 
 void buf_put_varint(buf_t *b, uint64_t v)
 {
-    uint8_t x[10];
+    buf_reserve(b, 10); /* the longest varint of 64 bits */
+    uint8_t *x = (uint8_t *)b->data + b->len;
     size_t n = 0;
     while (v >= 0x80) {
         x[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
     x[n++] = (uint8_t)v;
-    buf_append(b, x, n);
+    b->len += n;
 }
 
 void buf_put_bytes(buf_t *b, const void *p, size_t len)
@@ -189,17 +190,21 @@ bool cursor_u64be(cursor_t *c, uint64_t *v)
 bool cursor_varint(cursor_t *c, uint64_t *v)
 {
     *v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        uint8_t byte;
-        if (!cursor_u8(c, &byte))
-            return false;
+    if (c->error)
+        return false;
+    uint64_t x = 0;
+    const uint8_t *p = c->pos;
+    for (unsigned shift = 0; shift < 64 && p < c->end; shift += 7) {
+        uint8_t byte = *p++;
         if (shift == 63 && byte > 1)
             break; /* overflows 64 bits */
-        *v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
+        x |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            c->pos = p;
+            *v = x;
             return true;
+        }
     }
-    *v = 0;
     return cursor_fail(c);
 }
 

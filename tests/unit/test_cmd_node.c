@@ -208,7 +208,6 @@ typedef struct fixture {
     mem_store_t *ms;
     store_t store;
     node_t *node;
-    keyspace_t *ks;
     gather_t gather;
     reply_t reply;
     buf_t raw;
@@ -237,7 +236,13 @@ static void fake_op(void *impl, uint32_t idx, int argc, const char *const *argv,
     node_outbox_clear(f.node);
 }
 
-static const server_api_t fake_api = {.node_begin = fake_begin, .node_op = fake_op};
+static int fake_flush(void *impl)
+{
+    return node_flush(f.node);
+}
+
+static const server_api_t fake_api = {.node_begin = fake_begin, .node_op = fake_op,
+                                      .node_flush = fake_flush};
 
 static void setup(void)
 {
@@ -250,7 +255,6 @@ static void setup(void)
     cfg.actor = 1;
     f.node = node_new(&cfg, 1, &f.store, NOW);
     ck_assert_ptr_nonnull(f.node);
-    f.ks = keyspace_new(&f.store, 2);
     gather_init(&f.gather);
     f.reply = (reply_t){&f.raw, 2};
 }
@@ -259,7 +263,6 @@ static void teardown(void)
 {
     gather_free(&f.gather);
     buf_free(&f.raw);
-    keyspace_free(f.ks);
     node_free(f.node);
     mem_store_free(f.ms);
 }
@@ -282,7 +285,8 @@ static const char *handle(const char *line, buf_t *out)
     }
     client_state_t client = {.id = 1, .resp = 2, .authenticated = true};
     cmd_ctx_t ctx = {.argc = argc, .argv = argv, .argvlen = lens, .reply = &f.reply,
-                     .client = &client, .server = &fake_api, .keyspace = f.ks, .now_ms = NOW};
+                     .client = &client, .server = &fake_api,
+                     .keyspace = node_keyspace(f.node), .now_ms = NOW};
     buf_clear(&f.raw);
     command_dispatch(&ctx);
     ck_assert_uint_eq(f.parked, 0); /* a lone node answers at once */
@@ -357,6 +361,10 @@ START_TEST(local_commands_use_the_keyspace)
 {
     buf_t out = BUF_INIT;
     ck_assert_str_eq(handle("set a 1", &out), "+OK|");
+    ck_assert_str_eq(handle("mset b 2 c 3", &out), "+OK|");
+    ck_assert_str_eq(handle("del c", &out), ":1|");
+    ck_assert_str_eq(handle("dbsize", &out), ":2|");
+    ck_assert_str_eq(handle("del b", &out), ":1|");
     ck_assert_str_eq(handle("keys a", &out), "*1|$1|a|");
     ck_assert_str_eq(handle("scan 0 match a", &out), "*2|$1|0|*1|$1|a|");
     ck_assert_str_eq(handle("scan 0 type hash", &out), "*2|$1|0|*0|");
@@ -364,6 +372,10 @@ START_TEST(local_commands_use_the_keyspace)
     ck_assert_str_eq(handle("flushall now", &out), "-ERR syntax error|");
     ck_assert_str_eq(handle("flushdb async", &out), "+OK|");
     ck_assert_str_eq(handle("keys *", &out), "*0|");
+    ck_assert_str_eq(handle("dbsize", &out), ":0|");
+    ck_assert_str_eq(handle("get a", &out), "$-1|");
+    ck_assert_str_eq(handle("set a 1", &out), "+OK|");
+    ck_assert_str_eq(handle("dbsize", &out), ":1|");
     buf_free(&out);
 }
 END_TEST

@@ -5,6 +5,7 @@
 
 #include "check_main.h"
 #include "core/coord.h"
+#include "core/slot.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -237,6 +238,71 @@ START_TEST(table_index_survives_churn)
 }
 END_TEST
 
+START_TEST(borrowed_op_is_owned_on_demand)
+{
+    char key[] = "user:{42}";
+    char val[] = "v";
+    const char *argv[] = {"SET", key, val};
+    size_t lens[] = {3, strlen(key), 1};
+    coord_op_t op;
+    buf_t err = BUF_INIT;
+    ck_assert_int_eq(coord_op_borrow(&op, 3, argv, lens, &err), 0);
+    ck_assert(!op.owned);
+    ck_assert_ptr_eq(op.argv[1], key);
+    ck_assert_uint_eq(op.slot, slot_of_key("42", 2));
+    coord_op_own(&op);
+    ck_assert(op.owned);
+    key[0] = 'X';
+    ck_assert_str_eq(op.argv[1], "user:{42}");
+    ck_assert_uint_eq(op.argvlen[1], 9);
+    ck_assert_str_eq(op.argv[2], "v");
+    coord_op_own(&op); /* no-op */
+    coord_op_free(&op);
+    const char *empty[] = {"SET", "k", NULL};
+    size_t elens[] = {3, 1, 0};
+    ck_assert_int_eq(coord_op_init(&op, 3, empty, elens, &err), 0);
+    ck_assert_uint_eq(op.argvlen[2], 0);
+    ck_assert_str_eq(op.argv[2], "");
+    coord_op_free(&op);
+    buf_free(&err);
+}
+END_TEST
+
+START_TEST(take_and_move_leave_sources_empty)
+{
+    coord_table_t t;
+    coord_table_init(&t);
+    coord_req_t *req = coord_table_add(&t, COORD_REQ_GET);
+    req->needed = 1;
+    int a = coord_req_add_target(req, ID_A, "");
+    versions_t vs = VERSIONS_INIT;
+    version_add(&vs, 1, "v1");
+    ck_assert(coord_get_take(req, a, COORD_TARGET_OK, &vs));
+    ck_assert_uint_eq(vs.len, 0);
+    ck_assert_uint_eq(req->targets[a].read.len, 1);
+    ck_assert_uint_eq(req->merged.len, 1);
+    ck_assert(!coord_get_stale(req, a)); /* identical to the merge */
+    coord_reply_t r, moved;
+    coord_reply_init(&r);
+    coord_reply_init(&moved);
+    coord_reply_error(&r, "ERR x");
+    coord_reply_move(&moved, &r);
+    ck_assert_uint_eq(r.text.len, 0);
+    ck_assert_int_eq(memcmp(moved.text.data, "ERR x", 5), 0);
+    coord_reply_free(&moved);
+    coord_reply_free(&r);
+    versions_free(&vs);
+    /* A removed request is reused zeroed (but for its unused targets). */
+    coord_table_remove(&t, req);
+    coord_req_t *again = coord_table_add(&t, COORD_REQ_PUT);
+    ck_assert_uint_eq(again->ntargets, 0);
+    ck_assert_uint_eq(again->merged.len, 0);
+    ck_assert(!again->replied);
+    ck_assert_ptr_eq(coord_table_find(&t, again->req_id), again);
+    coord_table_free(&t);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("coord");
@@ -249,6 +315,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, get_merges_and_finds_stale_replicas);
     tcase_add_test(tc, table_finds_removes_and_bounds);
     tcase_add_test(tc, table_index_survives_churn);
+    tcase_add_test(tc, borrowed_op_is_owned_on_demand);
+    tcase_add_test(tc, take_and_move_leave_sources_empty);
     suite_add_tcase(s, tc);
     return s;
 }

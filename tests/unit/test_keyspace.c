@@ -1,8 +1,10 @@
 /* test_keyspace.c - Check suite for src/core/keyspace.c over the in-memory
- * store: exact counts, lazy and active reclaiming, SCAN and KEYS, FLUSHALL,
- * siblings and statistics; src/util/glob.c, which SCAN MATCH uses. The
- * handlers of src/proto/cmd_keys.c, which run keyed commands on the cluster
- * node, are tested in test_cmd_node.c. */
+ * store: exact counts as writes are noted, hit and miss counting, the
+ * bounded expiry cycle and its reclaim callback, tombstones kept for their
+ * grace, SCAN and KEYS, FLUSHALL, siblings; src/util/glob.c, which SCAN
+ * MATCH uses. The suite writes as the node does (node.c's node_store_set:
+ * store, then keyspace_note_write); the node's own use of the keyspace is
+ * tested in test_node.c and test_cmd_node.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,8 +25,9 @@ typedef struct fixture {
     mem_store_t *ms;
     store_t store;
     keyspace_t *ks;
-    const strop_result_t *res;
-    int rc;
+    versions_t cur;      /* the last command's key, as stored after it */
+    strop_result_t res;
+    int rc;              /* 0, a store error, or VERSIONS_ETOOMANY */
 } fixture_t;
 
 static fixture_t f;
@@ -33,31 +36,92 @@ static void setup(void)
 {
     f.ms = mem_store_new();
     f.store = mem_store_as_store(f.ms);
-    f.ks = keyspace_new(&f.store, ACTOR);
+    f.ks = keyspace_new(&f.store);
+    versions_init(&f.cur);
+    strop_result_init(&f.res);
     ck_assert_int_eq(keyspace_load_counts(f.ks), 0);
 }
 
 static void teardown(void)
 {
     keyspace_free(f.ks);
+    versions_free(&f.cur);
+    strop_result_free(&f.res);
     mem_store_free(f.ms);
 }
 
-/* Parses argv (it must parse) and runs it on argv[1] at now. */
+/* Reads key's stored set into f.cur: 1 found, 0 absent, < 0 on errors. */
+static int read_key(const char *key, buf_t *dk)
+{
+    buf_t val = BUF_INIT;
+    slot_data_key(dk, slot_of_key(key, strlen(key)), key, strlen(key));
+    versions_free(&f.cur);
+    int rc = store_get(&f.store, STORE_CF_DATA, dk->data, dk->len, &val);
+    if (rc == 1)
+        ck_assert_int_eq(versions_decode(&f.cur, val.data, val.len), 0);
+    buf_free(&val);
+    return rc;
+}
+
+/* What the node does with one client command on argv[1] at now: read,
+ * note the lookup, evaluate, write (tombstones get the default grace),
+ * store, note the write. */
 static void run_at(uint64_t now, const char **argv)
 {
     size_t lens[ARGS_MAX];
     int argc = strop_fixture_lens(argv, lens, ARGS_MAX);
     strop_op_t op;
-    buf_t err = BUF_INIT;
+    buf_t err = BUF_INIT, dk = BUF_INIT, enc = BUF_INIT;
     ck_assert_int_eq(strop_parse(&op, strop_fixture_kind(argv[0]), argc, argv, lens, now, &err), 0);
-    f.rc = keyspace_run(f.ks, argv[1], lens[1], &op, now, &f.res);
+    f.rc = read_key(argv[1], &dk);
+    if (f.rc >= 0) {
+        f.rc = 0;
+        keyspace_note_lookup(f.ks, &op, &f.cur, now);
+        strop_eval(&f.cur, now, &op, &f.res);
+    }
+    if (f.rc == 0 && f.res.has_write) {
+        version_write_t w = f.res.write;
+        if (w.tombstone)
+            w.expire_at_ms = now + KEYSPACE_TOMBSTONE_GRACE_MS;
+        versions_t next = VERSIONS_INIT;
+        versions_copy(&next, &f.cur);
+        f.rc = versions_write(&next, ACTOR, now, &w, NULL);
+        if (f.rc == 0) {
+            versions_encode(&next, &enc);
+            f.rc = store_put(&f.store, STORE_CF_DATA, dk.data, dk.len, enc.data, enc.len);
+        }
+        if (f.rc == 0)
+            keyspace_note_write(f.ks, &f.cur, &next, now);
+        versions_free(&next);
+    }
     strop_op_free(&op);
     buf_free(&err);
+    buf_free(&dk);
+    buf_free(&enc);
 }
 
 #define RUN_AT(now, ...) run_at((now), (const char *[]){__VA_ARGS__, NULL})
 #define RUN(...) RUN_AT(NOW, __VA_ARGS__)
+
+/* keyspace_reclaim_fn as the node's: deletes, then notes the delete. */
+static int reclaim_fn(void *arg, const void *data_key, size_t len, const versions_t *old)
+{
+    int *calls = arg;
+    (*calls)++;
+    int rc = store_del(&f.store, STORE_CF_DATA, data_key, len);
+    if (rc == 0)
+        keyspace_note_write(f.ks, old, NULL, NOW);
+    return rc;
+}
+
+static int cycle(uint64_t now, uint32_t max_keys)
+{
+    int calls = 0;
+    int n = keyspace_expire_cycle(f.ks, now, max_keys, reclaim_fn, &calls);
+    if (n >= 0)
+        ck_assert_int_eq(n, calls);
+    return n;
+}
 
 static void expect_counts(uint64_t keys, uint64_t expires)
 {
@@ -68,7 +132,7 @@ static void expect_counts(uint64_t keys, uint64_t expires)
 /* A second keyspace over the same store counts exactly what f.ks counts. */
 static void expect_counts_reload(void)
 {
-    keyspace_t *other = keyspace_new(&f.store, ACTOR);
+    keyspace_t *other = keyspace_new(&f.store);
     ck_assert_int_eq(keyspace_load_counts(other), 0);
     ck_assert_uint_eq(keyspace_key_count(other), keyspace_key_count(f.ks));
     ck_assert_uint_eq(keyspace_expire_count(other), keyspace_expire_count(f.ks));
@@ -77,7 +141,7 @@ static void expect_counts_reload(void)
 
 static uint32_t live_at(uint64_t now)
 {
-    return f.res->reply == STROP_REPLY_VALUES ? versions_live_count(f.res->values, now) : 0;
+    return f.res.reply == STROP_REPLY_VALUES ? versions_live_count(f.res.values, now) : 0;
 }
 
 static void key_name(char *out, size_t size, int i)
@@ -96,11 +160,11 @@ START_TEST(counts_follow_every_change)
     RUN("persist", "b");
     expect_counts(3, 1);
     RUN("del", "c");
-    ck_assert_int_eq(f.res->integer, 1);
+    ck_assert_int_eq(f.res.integer, 1);
     expect_counts(2, 1);
     expect_counts_reload();
     RUN("del", "c");
-    ck_assert_int_eq(f.res->integer, 0);
+    ck_assert_int_eq(f.res.integer, 0);
     RUN("set", "c", "3");
     expect_counts(3, 1);
     RUN("getdel", "c");
@@ -110,24 +174,32 @@ START_TEST(counts_follow_every_change)
     RUN("expire", "d", "-1");
     expect_counts(2, 1);
     expect_counts_reload();
+    keyspace_note_write(f.ks, NULL, NULL, NOW); /* absent to absent: no change */
+    expect_counts(2, 1);
 }
 END_TEST
 
-START_TEST(lazy_expiry_on_access)
+START_TEST(lookups_count_hits_and_misses)
 {
     RUN("set", "k", "v", "px", "100");
-    expect_counts(1, 1);
+    RUN("set", "k2", "v", "get");
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_misses, 1); /* SET ... GET reads */
+    RUN("set", "k3", "v");
+    RUN("append", "k3", "v");
     RUN_AT(NOW + 99, "get", "k");
     ck_assert_uint_eq(live_at(NOW + 99), 1);
-    RUN_AT(NOW + 100, "get", "k");
-    ck_assert_int_eq(f.res->reply, STROP_REPLY_NIL);
-    expect_counts(0, 0);
-    ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
+    RUN_AT(NOW + 100, "strlen", "k");
+    RUN_AT(NOW + 100, "exists", "k2");
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_hits, 2);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_misses, 2);
+    /* An expired key counts until it is reclaimed. */
+    expect_counts(3, 1);
+    ck_assert_int_eq(cycle(NOW + 100, 100), 1);
+    expect_counts(2, 0);
     ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 1);
-    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_hits, 1);
-    ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_misses, 1);
     keyspace_reset_stats(f.ks);
     ck_assert_uint_eq(keyspace_stats(f.ks)->keyspace_hits, 0);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 0);
 }
 END_TEST
 
@@ -141,7 +213,7 @@ START_TEST(expire_cycle_is_bounded)
     expect_counts(50, 50);
     int total = 0;
     for (int round = 0; round < 20 && total < 30; round++) {
-        int n = keyspace_expire_cycle(f.ks, NOW + 200, 10);
+        int n = cycle(NOW + 200, 10);
         ck_assert_int_ge(n, 0);
         ck_assert_int_le(n, 10);
         total += n;
@@ -151,7 +223,7 @@ START_TEST(expire_cycle_is_bounded)
     ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 20);
     ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 30);
     for (int round = 0; round < 10; round++)
-        ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + 200, 7), 0);
+        ck_assert_int_eq(cycle(NOW + 200, 7), 0);
     expect_counts_reload();
 }
 END_TEST
@@ -162,14 +234,38 @@ START_TEST(tombstones_kept_for_the_grace_period)
     RUN("del", "k");
     expect_counts(0, 0);
     ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 1);
-    const versions_t *vs;
-    ck_assert_int_eq(keyspace_read(f.ks, "k", 1, NOW + 1000, &vs), 0);
-    ck_assert(vs->len == 1 && vs->items[0].tombstone);
-    ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + KEYSPACE_TOMBSTONE_GRACE_MS - 1, 100), 0);
+    buf_t dk = BUF_INIT;
+    ck_assert_int_eq(read_key("k", &dk), 1);
+    ck_assert(f.cur.len == 1 && f.cur.items[0].tombstone);
+    ck_assert_int_eq(cycle(NOW + KEYSPACE_TOMBSTONE_GRACE_MS - 1, 100), 0);
     ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 1);
-    ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + KEYSPACE_TOMBSTONE_GRACE_MS, 100), 1);
+    ck_assert_int_eq(cycle(NOW + KEYSPACE_TOMBSTONE_GRACE_MS, 100), 1);
     ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
     ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 0); /* a delete, not an expiry */
+    expect_counts(0, 0);
+    buf_free(&dk);
+}
+END_TEST
+
+/* A failing reclaim stops the cycle with its status; nothing is counted. */
+static int failing_reclaim_fn(void *arg, const void *data_key, size_t len, const versions_t *old)
+{
+    (void)arg;
+    (void)data_key;
+    (void)len;
+    (void)old;
+    return STORE_EIO;
+}
+
+START_TEST(expire_cycle_reports_reclaim_failures)
+{
+    RUN("set", "a", "v", "px", "10");
+    RUN("set", "b", "v", "px", "10");
+    ck_assert_int_eq(keyspace_expire_cycle(f.ks, NOW + 10, 100, failing_reclaim_fn, NULL),
+                     KEYSPACE_EIO);
+    expect_counts(2, 2);
+    ck_assert_uint_eq(keyspace_stats(f.ks)->expired_keys, 0);
+    ck_assert_int_eq(cycle(NOW + 10, 100), 2);
     expect_counts(0, 0);
 }
 END_TEST
@@ -307,7 +403,7 @@ START_TEST(flushall_empties_everything)
     expect_counts(0, 0);
     ck_assert_uint_eq(mem_store_count(f.ms, STORE_CF_DATA), 0);
     RUN("get", "t");
-    ck_assert_int_eq(f.res->reply, STROP_REPLY_NIL);
+    ck_assert_int_eq(f.res.reply, STROP_REPLY_NIL);
     RUN("set", "t", "v");
     expect_counts(1, 0);
     expect_counts_reload();
@@ -317,10 +413,11 @@ END_TEST
 START_TEST(siblings_from_one_context)
 {
     RUN("set", "k", "v");
-    const versions_t *vs;
-    ck_assert_int_eq(keyspace_read(f.ks, "k", 1, NOW, &vs), 0);
+    buf_t dk = BUF_INIT;
+    ck_assert_int_eq(read_key("k", &dk), 1);
+    buf_free(&dk);
     vclock_t vc = VCLOCK_INIT;
-    versions_context(vs, &vc);
+    versions_context(&f.cur, &vc);
     buf_t ctx = BUF_INIT;
     vclock_context_encode(&vc, &ctx);
     buf_append_byte(&ctx, 0);
@@ -331,7 +428,7 @@ START_TEST(siblings_from_one_context)
     ck_assert_uint_eq(live_at(NOW), 2);
     expect_counts(1, 0);
     RUN("append", "k", "x");
-    ck_assert_int_eq(f.res->reply, STROP_REPLY_CONFLICT);
+    ck_assert_int_eq(f.res.reply, STROP_REPLY_CONFLICT);
     RUN("set", "k", "c");
     RUN("get", "k");
     ck_assert_uint_eq(live_at(NOW), 1);
@@ -348,7 +445,7 @@ START_TEST(too_many_siblings_refused)
         ck_assert_int_eq(f.rc, 0);
     }
     RUN("dyn.put", "k", "", "v");
-    ck_assert_int_eq(f.rc, KEYSPACE_ETOOMANY);
+    ck_assert_int_eq(f.rc, VERSIONS_ETOOMANY);
     RUN("get", "k");
     ck_assert_uint_eq(live_at(NOW), VERSIONS_SIBLINGS_MAX);
     RUN("set", "k", "one");
@@ -405,9 +502,10 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("keyspace");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, counts_follow_every_change);
-    tcase_add_test(tc, lazy_expiry_on_access);
+    tcase_add_test(tc, lookups_count_hits_and_misses);
     tcase_add_test(tc, expire_cycle_is_bounded);
     tcase_add_test(tc, tombstones_kept_for_the_grace_period);
+    tcase_add_test(tc, expire_cycle_reports_reclaim_failures);
     tcase_add_test(tc, scan_returns_every_key_once);
     tcase_add_test(tc, scan_match_and_cursor_format);
     tcase_add_test(tc, scan_forgotten_cursor_restarts_its_slot);

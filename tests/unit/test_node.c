@@ -1,7 +1,9 @@
 /* test_node.c - Check suite for src/core/node: a lone node serving with
  * clamped quorums, and small clusters on in-memory stores driven by a FIFO
  * message pump (no simulator): replication, forwarding, quorum errors,
- * hinted handoff, siblings from one context, read repair, bad input. */
+ * hinted handoff, siblings from one context, read repair, bad input; the
+ * node's keyspace and Merkle tree following every local change
+ * (reclaiming, FLUSHALL), APPEND's length limit. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +461,80 @@ START_TEST(bad_bus_messages_are_counted)
 }
 END_TEST
 
+/* The keyspace's count of node i. */
+static uint64_t keys_of(cluster_t *cl, int i)
+{
+    return keyspace_key_count(node_keyspace(cl->nodes[i]));
+}
+
+/* Every local change reaches the keyspace and the Merkle tree: client
+ * writes, lookups, reclaiming of expired values and of tombstones after
+ * their grace. */
+START_TEST(keyspace_and_tree_follow_local_changes)
+{
+    cluster_t *cl = cl_new(1, 3, 2, 2);
+    const keyspace_t *ks = node_keyspace(cl->nodes[0]);
+    const char *set_a[] = {"SET", "a", "1"}, *set_b[] = {"SET", "b", "2", "PX", "100"};
+    const char *get_a[] = {"GET", "a"}, *get_c[] = {"GET", "c"}, *del_a[] = {"DEL", "a"};
+    ck_assert(cl_op(cl, 0, 1, 3, set_a)->wrote);
+    ck_assert(cl_op(cl, 0, 2, 5, set_b)->wrote);
+    ck_assert_uint_eq(keys_of(cl, 0), 2);
+    ck_assert_uint_eq(keyspace_expire_count(ks), 1);
+    cl_op(cl, 0, 3, 2, get_a);
+    cl_op(cl, 0, 4, 2, get_c);
+    ck_assert_uint_eq(keyspace_stats(ks)->keyspace_hits, 1);
+    ck_assert_uint_eq(keyspace_stats(ks)->keyspace_misses, 1);
+    cl_run(cl, 300); /* b expired and was reclaimed */
+    ck_assert(!stored(cl, 0, "b"));
+    ck_assert_uint_eq(keys_of(cl, 0), 1);
+    ck_assert_uint_eq(keyspace_stats(ks)->expired_keys, 1);
+    ck_assert_int_eq(cl_op(cl, 0, 5, 2, del_a)->integer, 1);
+    ck_assert_uint_eq(keys_of(cl, 0), 0);
+    ck_assert(stored(cl, 0, "a")); /* the tombstone, for its grace */
+    ck_assert_uint_ne(node_merkle_root(cl->nodes[0], NULL), 0);
+    cl_run(cl, node_config(cl->nodes[0])->tombstone_grace_ms + 200);
+    ck_assert(!stored(cl, 0, "a"));
+    ck_assert_uint_eq(node_merkle_root(cl->nodes[0], NULL), 0);
+    ck_assert_uint_eq(keyspace_stats(ks)->expired_keys, 1); /* a delete, not an expiry */
+    cl_free(cl);
+}
+END_TEST
+
+START_TEST(flush_empties_data_counts_and_tree)
+{
+    cluster_t *cl = cl_new(1, 3, 2, 2);
+    const char *set_a[] = {"SET", "a", "1"}, *set_b[] = {"SET", "b", "2"};
+    const coord_reply_t *r = cl_op(cl, 0, 1, 3, set_a);
+    dot_t first = r->dot;
+    cl_op(cl, 0, 2, 3, set_b);
+    ck_assert_uint_eq(keys_of(cl, 0), 2);
+    ck_assert_int_eq(node_flush(cl->nodes[0]), 0);
+    ck_assert_uint_eq(keys_of(cl, 0), 0);
+    ck_assert(!stored(cl, 0, "a") && !stored(cl, 0, "b"));
+    ck_assert_uint_eq(node_merkle_root(cl->nodes[0], NULL), 0);
+    r = cl_op(cl, 0, 3, 3, set_a);
+    ck_assert(!reply_is_error(r) && r->wrote);
+    ck_assert_uint_ne(r->dot.actor, first.actor); /* a new generation: no dot reuse */
+    ck_assert_uint_eq(keys_of(cl, 0), 1);
+    cl_free(cl);
+}
+END_TEST
+
+START_TEST(append_respects_value_len_max)
+{
+    cluster_t *cl = cl_new(1, 3, 2, 2);
+    node_set_value_len_max(cl->nodes[0], 4);
+    const char *set[] = {"SET", "k", "ab"}, *long_app[] = {"APPEND", "k", "cde"};
+    const char *app[] = {"APPEND", "k", "cd"};
+    cl_op(cl, 0, 1, 3, set);
+    ck_assert(reply_is_error(cl_op(cl, 0, 2, 3, long_app)));
+    const coord_reply_t *r = cl_op(cl, 0, 3, 3, app);
+    ck_assert(!reply_is_error(r));
+    ck_assert_int_eq(r->integer, 4);
+    cl_free(cl);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("node");
@@ -473,6 +549,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, no_dot_reuse_after_handoff);
     tcase_add_test(tc, handoff_refused_by_non_owner);
     tcase_add_test(tc, bad_bus_messages_are_counted);
+    tcase_add_test(tc, keyspace_and_tree_follow_local_changes);
+    tcase_add_test(tc, flush_empties_data_counts_and_tree);
+    tcase_add_test(tc, append_respects_value_len_max);
     suite_add_tcase(s, tc);
     return s;
 }
