@@ -31,6 +31,10 @@ void msg_encode(const msg_t *m, buf_t *out)
     const msg_layout_t *l = msg_layout((unsigned)m->type);
     if (!l)
         return;
+    /* One reservation for the whole message: two bytes, five varints of at
+     * most 10 bytes each, the status and the variable fields. */
+    buf_reserve(out, 2 + 5 * 10 + 1 + 2 * MSG_NODE_ID_MAX + (l->key ? m->key_len : 0) +
+                         (l->body ? m->body_len : 0));
     buf_append_byte(out, MSG_WIRE_VERSION);
     buf_append_byte(out, (uint8_t)m->type);
     buf_put_bytes(out, m->from, strnlen(m->from, MSG_NODE_ID_MAX));

@@ -145,11 +145,16 @@ int node_read(node_t *node, const buf_t *data_key, versions_t *vs)
     return rc;
 }
 
-/* Deletes data_key, first recording that a key was deleted (see
- * node_actor): the delete does not happen when that cannot be saved. */
+/* Records that a data key is about to be deleted (see node_actor); a
+ * delete must not happen when this fails. Returns 0 or < 0. */
+static int node_note_delete(node_t *node)
+{
+    return node->deleted ? 0 : node_set_generation(node, node->generation, true);
+}
+
 static int node_store_del(node_t *node, const buf_t *data_key)
 {
-    int rc = node->deleted ? 0 : node_set_generation(node, node->generation, true);
+    int rc = node_note_delete(node);
     return rc < 0 ? rc : store_del(node->store, STORE_CF_DATA, data_key->data, data_key->len);
 }
 
@@ -206,7 +211,7 @@ void node_expire_round(node_t *node)
 
 int node_flush(node_t *node)
 {
-    int rc = node->deleted ? 0 : node_set_generation(node, node->generation, true);
+    int rc = node_note_delete(node);
     if (rc == 0)
         rc = keyspace_flush(node->ks);
     if (rc == 0 && merkle_rebuild(node->merkle) < 0)

@@ -142,11 +142,12 @@ static void node_put_replicate(node_t *node, const coord_origin_t *origin, const
     req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
     node_put_targets(node, req, op->slot);
     buf_t body = BUF_INIT;
-    versions_encode(vs, &body);
     for (uint32_t i = 0; i < req->ntargets; i++) {
         coord_target_t *t = &req->targets[i];
         if (t->state != COORD_TARGET_WAITING)
             continue;
+        if (body.len == 0)
+            versions_encode(vs, &body); /* once, and only when someone needs it */
         msg_t m = {.type = MSG_PUT_REPLICA, .req_id = req->req_id,
                    .key = (const uint8_t *)key, .key_len = key_len,
                    .body = (const uint8_t *)body.data, .body_len = body.len};
@@ -370,16 +371,17 @@ static void node_get_repair(node_t *node, coord_req_t *req)
     size_t key_len;
     const char *key = coord_op_key(&req->op, &key_len);
     buf_t body = BUF_INIT, dk = BUF_INIT;
-    versions_encode(&req->merged, &body);
-    slot_data_key(&dk, req->op.slot, key, key_len);
     for (uint32_t i = 0; i < req->ntargets; i++) {
         if (!coord_get_stale(req, (int)i))
             continue;
         node->stats.read_repairs++;
         if (strcmp(req->targets[i].id, node->cfg.id) == 0) {
+            slot_data_key(&dk, req->op.slot, key, key_len);
             node_merge_local(node, &dk, &req->merged);
             continue;
         }
+        if (body.len == 0) /* encoded once, and only for a stale replica */
+            versions_encode(&req->merged, &body);
         msg_t m = {.type = MSG_PUT_REPLICA, .key = (const uint8_t *)key, .key_len = key_len,
                    .body = (const uint8_t *)body.data, .body_len = body.len};
         node_send(node, req->targets[i].id, &m);

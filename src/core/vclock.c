@@ -28,7 +28,8 @@ void vclock_init(vclock_t *vc)
 
 void vclock_free(vclock_t *vc)
 {
-    free(vc->entries);
+    if (vc->entries != NULL) /* skips the allocator's call when empty */
+        free(vc->entries);
     vclock_init(vc);
 }
 

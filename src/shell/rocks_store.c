@@ -369,11 +369,10 @@ static bool key_past_last(rocks_store_t *rs, enum store_cf cf, buf_t *past)
 }
 
 /* Copies up to max + 1 keys of cf in [start, end) (end NULL: to the last
- * key) into keys as (varint length, bytes) records; returns how many, and
- * the key just past the last one seen into past. */
+ * key) into keys as (varint length, bytes) records; returns how many. */
 static size_t range_keys(rocks_store_t *rs, enum store_cf cf, const void *start,
                          size_t start_len, const void *end, size_t end_len, size_t max,
-                         buf_t *keys, buf_t *past)
+                         buf_t *keys)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(rs->db, rs->ropts, rs->cf[cf]);
     size_t n = 0;
@@ -384,9 +383,6 @@ static size_t range_keys(rocks_store_t *rs, enum store_cf cf, const void *start,
         if (end != NULL && key_cmp(k, kl, end, end_len) >= 0)
             break;
         buf_put_bytes(keys, k, kl);
-        buf_clear(past);
-        buf_append(past, k, kl);
-        buf_append_byte(past, 0);
         n++;
     }
     rocksdb_iter_destroy(it);
@@ -416,13 +412,12 @@ static int rs_del_range(void *impl, enum store_cf cf, const void *start, size_t 
     buf_t err = BUF_INIT, keys = BUF_INIT, past = BUF_INIT;
     int rc = rocks_store_commit(rs, &err);
     size_t n = rc == STORE_OK ? range_keys(rs, cf, start, start_len, end, end_len,
-                                           ROCKS_DEL_RANGE_KEYS_MAX, &keys, &past)
+                                           ROCKS_DEL_RANGE_KEYS_MAX, &keys)
                               : 0;
     if (n > 0 && n <= ROCKS_DEL_RANGE_KEYS_MAX) {
         rc = del_each(rs, cf, &keys);
     } else if (n > 0) {
         if (end == NULL) { /* one past the last key covers the last key too */
-            buf_clear(&past);
             rc = key_past_last(rs, cf, &past) ? STORE_OK : STORE_EIO;
             end = past.data;
             end_len = past.len;

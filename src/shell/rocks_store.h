@@ -23,8 +23,9 @@
  * Scans and del_range first commit what is staged (so a scan sees it, and a
  * range deletion, which RocksDB applies directly, keeps its place in the
  * order of operations); those writes only become durable earlier. A range
- * deletion covering every key of a family (FLUSHALL) drops and recreates
- * the family instead, so that no range tombstone slows later reads. Scan
+ * tombstone slows every later read of its family until compaction drops it,
+ * so del_range stages one delete per key for up to ROCKS_DEL_RANGE_KEYS_MAX
+ * keys, and compacts a larger range right after deleting it. Scan
  * callbacks may write to the store: a scan reads the range in chunks and
  * re-seeks after each. */
 #ifndef DYNIS_SHELL_ROCKS_STORE_H
@@ -50,6 +51,8 @@
 /* A scan copies at most this many entries (or bytes) per chunk. */
 #define ROCKS_SCAN_CHUNK_ENTRIES 256
 #define ROCKS_SCAN_CHUNK_BYTES ((size_t)1024 * 1024)
+/* del_range deletes ranges of at most this many keys key by key. */
+#define ROCKS_DEL_RANGE_KEYS_MAX 1024
 
 typedef struct rocks_store rocks_store_t;
 

@@ -17,7 +17,8 @@ void buf_init(buf_t *b)
 
 void buf_free(buf_t *b)
 {
-    free(b->data);
+    if (b->data != NULL) /* free(NULL) still costs a call into the allocator */
+        free(b->data);
     buf_init(b);
 }
 

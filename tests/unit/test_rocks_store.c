@@ -194,6 +194,30 @@ START_TEST(del_range_bounds)
 }
 END_TEST
 
+/* A range of more than ROCKS_DEL_RANGE_KEYS_MAX keys is deleted as a range
+ * (and compacted); a smaller one key by key, in the order of the round. */
+START_TEST(del_range_large_and_small)
+{
+    rocks_store_t *rs = open_store();
+    store_t *s = rocks_store_store(rs);
+    int n = ROCKS_DEL_RANGE_KEYS_MAX + 10;
+    char k[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "k%05d", i);
+        store_put(s, STORE_CF_DATA, k, strlen(k), "v", 1);
+    }
+    commit(rs);
+    ck_assert_int_eq(store_del_range(s, STORE_CF_DATA, "k00003", 6, NULL, 0), STORE_OK);
+    ck_assert_str_eq(scan_keys(s, "", NULL, 0), "k00000,k00001,k00002,");
+    ck_assert_int_eq(store_del_range(s, STORE_CF_DATA, "", 0, NULL, 0), STORE_OK);
+    store_put(s, STORE_CF_DATA, "k00001", 6, "w", 1); /* after the delete: kept */
+    assert_value(s, STORE_CF_DATA, "k00000", NULL);
+    assert_value(s, STORE_CF_DATA, "k00001", "w");
+    ck_assert_str_eq(scan_keys(s, "", NULL, 0), "k00001,");
+    rocks_store_close(rs);
+}
+END_TEST
+
 START_TEST(del_range_hides_cached_rows)
 {
     rocks_store_t *rs = open_store();
@@ -412,6 +436,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, scan_in_chunks_allows_writes);
     tcase_add_test(tc, del_range_bounds);
     tcase_add_test(tc, del_range_hides_cached_rows);
+    tcase_add_test(tc, del_range_large_and_small);
     tcase_add_test(tc, durable_after_commit_and_reopen);
     tcase_add_test(tc, compaction_filter_drops_expired);
     tcase_add_test(tc, open_fails_cleanly);
