@@ -43,7 +43,7 @@ typedef struct bus_conn {
 enum peer_state {
     PEER_IDLE,      /* no link; retry_ev may hold the backoff */
     PEER_HANDSHAKE, /* connecting, NODE.HELLO or NODE.AUTH sent */
-    PEER_READY,     /* messages go straight to the link's output buffer */
+    PEER_READY,     /* bus_flush moves pending to the link's output buffer */
 };
 
 typedef struct bus_peer {
@@ -54,7 +54,7 @@ typedef struct bus_peer {
     enum peer_state state;
     redisAsyncContext *ac;     /* NULL while idle */
     uint8_t nonce[BUS_NONCE_LEN];
-    buf_t pending;             /* frames waiting for the handshake */
+    buf_t pending;             /* frames waiting for bus_flush (and the handshake) */
     struct event *retry_ev;    /* backoff while idle, handshake timeout otherwise */
     uint32_t backoff_ms;
     bool reported_up;          /* on_peer_state(true) was the last report */
@@ -254,16 +254,13 @@ static void link_drop(bus_peer_t *p)
     link_lost(p);
 }
 
+/* Frames queued while the handshake ran wait for the next bus_flush: they
+ * may acknowledge writes of this round, not yet committed. */
 static void link_ready(bus_peer_t *p)
 {
     p->state = PEER_READY;
     p->backoff_ms = BUS_BACKOFF_MIN_MS;
     evtimer_del(p->retry_ev);
-    if (p->pending.len > 0) {
-        redisAppendFormattedCommand(&p->ac->c, p->pending.data, p->pending.len);
-        buf_clear(&p->pending);
-        p->ac->ev.addWrite(p->ac->ev.data);
-    }
     log_verbose("bus: link to %.40s (%s:%u) ready", p->id, p->host, p->port);
     peer_report(p, true);
 }
@@ -507,7 +504,7 @@ static bus_peer_t *peer_get(bus_t *bus, const char *id, const char *host, uint16
 
 static size_t peer_queued(const bus_peer_t *p)
 {
-    return p->state == PEER_READY ? sdslen(p->ac->c.obuf) : p->pending.len;
+    return p->pending.len + (p->state == PEER_READY ? sdslen(p->ac->c.obuf) : 0);
 }
 
 enum bus_send_result bus_send(bus_t *bus, const char *peer_id, const char *host, uint16_t port,
@@ -526,22 +523,29 @@ enum bus_send_result bus_send(bus_t *bus, const char *peer_id, const char *host,
         bus->stats.dropped++;
         return BUS_SEND_DROPPED;
     }
-    if (p->state == PEER_READY) {
-        redisContext *c = &p->ac->c;
-        redisAppendFormattedCommand(c, header, hlen);
-        redisAppendFormattedCommand(c, payload, len);
-        redisAppendFormattedCommand(c, "\r\n", 2);
-        p->ac->ev.addWrite(p->ac->ev.data);
-    } else {
-        buf_append(&p->pending, header, hlen);
-        buf_append(&p->pending, payload, len);
-        buf_append(&p->pending, "\r\n", 2);
-        if (p->state == PEER_IDLE && !evtimer_pending(p->retry_ev, NULL))
-            peer_connect(p);
-    }
+    buf_append(&p->pending, header, hlen);
+    buf_append(&p->pending, payload, len);
+    buf_append(&p->pending, "\r\n", 2);
+    if (p->state == PEER_IDLE && !evtimer_pending(p->retry_ev, NULL))
+        peer_connect(p);
     bus->stats.messages_out++;
     bus->stats.bytes_out += hlen + len + 2;
     return BUS_SEND_QUEUED;
+}
+
+void bus_flush(bus_t *bus)
+{
+    for (size_t i = 0; i < bus->npeers; i++) {
+        bus_peer_t *p = bus->peers[i];
+        if (p->state != PEER_READY || p->pending.len == 0)
+            continue;
+        redisAppendFormattedCommand(&p->ac->c, p->pending.data, p->pending.len);
+        if (p->pending.cap > BUS_PENDING_KEEP_BYTES)
+            buf_free(&p->pending);
+        else
+            buf_clear(&p->pending);
+        p->ac->ev.addWrite(p->ac->ev.data);
+    }
 }
 
 size_t bus_queued_bytes(const bus_t *bus, const char *peer_id)

@@ -7,9 +7,12 @@
  * adapter). Messages are fire-and-forget in both directions: the core keeps
  * request ids and timeouts. Only the handshake (NODE.HELLO, NODE.AUTH) gets
  * replies, so hiredis's callback queue holds at most one entry; MSG frames
- * are appended to the link's output buffer without a callback, and every
- * frame queued in one event-loop round leaves in one write() when the
- * link's write event fires.
+ * wait in the peer's own buffer until bus_flush, which the server calls
+ * once per round right after committing the round's writes, moves them to
+ * the link's output buffer (without a callback) and arms its write event:
+ * a frame (a replica's acknowledgement) never leaves before the writes of
+ * its round are in RocksDB, and every frame of a round leaves in one
+ * write() per peer.
  *
  * A link is opened by the first bus_send to a peer, and after a failure
  * reopened with exponential backoff (BUS_BACKOFF_MIN_MS..MAX) while
@@ -40,6 +43,7 @@
 #define BUS_HOST_LEN_MAX 255
 #define BUS_FRAME_BYTES_DEFAULT (512u * 1024 * 1024) /* as proto-max-bulk-len */
 #define BUS_QUEUE_BYTES_DEFAULT (64u * 1024 * 1024)
+#define BUS_PENDING_KEEP_BYTES 65536  /* a peer's buffer larger than this is freed once flushed */
 
 struct event_base;
 
@@ -84,10 +88,15 @@ enum bus_send_result {
 };
 
 /* Queues len bytes of payload (copied) for node peer_id, reachable at host
- * (numeric or a name) and port, opening the link if needed. A new host or
- * port for a known peer reopens its link there. */
+ * (numeric or a name) and port, opening the link if needed; nothing is
+ * written before the next bus_flush. A new host or port for a known peer
+ * reopens its link there. */
 enum bus_send_result bus_send(bus_t *bus, const char *peer_id, const char *host, uint16_t port,
                               const void *payload, size_t len);
+/* Hands every frame queued for a ready link to that link and arms its
+ * write event (frames for links still in their handshake wait for a later
+ * flush). Call once per event-loop round, after the round's commit. */
+void bus_flush(bus_t *bus);
 /* Asks the bus port at host:port for its node id (CLUSTER MEET knows only
  * an address): connects, checks NODE.HELLO's reply (and the secret proof),
  * closes, and answers through on_probe, never from inside this call.

@@ -72,6 +72,7 @@ client_t *client_new(struct server *srv, uint64_t id, int fd, uint64_t now_ms)
         client_free(c);
         return NULL;
     }
+    c->reading = true;
     return c;
 }
 
@@ -147,6 +148,18 @@ static void client_process(client_t *c, uint64_t now_ms)
     }
 }
 
+/* Reads while the client is open, has input to come and not too much
+ * output waiting. */
+static void client_watch_input(client_t *c)
+{
+    bool want = !c->closing && !c->eof && c->out.len - c->out_pos <= CLIENT_OUT_PAUSE_BYTES;
+    if (want == c->reading)
+        return;
+    int rc = want ? event_add(c->read_ev, NULL) : event_del(c->read_ev);
+    if (rc == 0)
+        c->reading = want;
+}
+
 static void client_on_readable(evutil_socket_t fd, short what, void *arg)
 {
     client_t *c = arg;
@@ -154,12 +167,16 @@ static void client_on_readable(evutil_socket_t fd, short what, void *arg)
     size_t avail;
     char *dst = request_parser_space(c->parser, REQUEST_READ_CHUNK, &avail);
     ssize_t n = read(fd, dst, avail);
-    if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        if (n < 0)
-            log_verbose("Reading from client: %s", strerror(errno));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n < 0) {
+        log_verbose("Reading from client: %s", strerror(errno));
         server_close_client(srv, c);
+        return;
+    }
+    if (n == 0) { /* half-closed: answer what was asked, then close */
+        c->eof = true;
+        client_resume(c, server_now_ms(srv));
         return;
     }
     request_parser_commit(c->parser, (size_t)n);
@@ -182,8 +199,9 @@ void client_resume(client_t *c, uint64_t now_ms)
         server_close_client(srv, c);
         return;
     }
-    if (c->closing)
-        event_del(c->read_ev);
+    if (c->eof && !c->parked)
+        c->closing = true; /* what is left is an incomplete request */
+    client_watch_input(c);
     if (c->out.len > c->out_pos || c->closing)
         server_mark_pending(srv, c);
 }
@@ -209,8 +227,11 @@ int client_flush(client_t *c, uint64_t now_ms)
         if (c->out.len > c->out_pos)
             break; /* short write: the socket buffer is full */
     }
+    client_watch_input(c);
     if (c->out.len > c->out_pos) {
-        if (c->out_pos >= CLIENT_OUT_KEEP_BYTES) { /* drop what was sent */
+        /* Drop what was sent once it is most of the buffer: each byte is
+         * moved O(1) times however slowly the client reads. */
+        if (c->out_pos >= CLIENT_OUT_KEEP_BYTES && c->out_pos > c->out.len / 2) {
             buf_consume(&c->out, c->out_pos);
             c->out_pos = 0;
         }
@@ -230,10 +251,17 @@ int client_flush(client_t *c, uint64_t now_ms)
     return 1;
 }
 
+/* Writes the rest of c's output, unless writes of this round are staged
+ * (a reply appended this round may acknowledge them): the server then
+ * writes it after the commit. */
 static void client_on_writable(evutil_socket_t fd, short what, void *arg)
 {
     client_t *c = arg;
     server_t *srv = c->srv;
+    if (rocks_store_pending(srv->rs) || rocks_store_failed(srv->rs)) {
+        server_mark_pending(srv, c);
+        return;
+    }
     int rc = client_flush(c, server_now_ms(srv));
     if (rc < 0 || (rc == 1 && c->closing))
         server_close_client(srv, c);

@@ -13,7 +13,12 @@
  * A keyed command parks the client (server_node.c) until the cluster node
  * has answered: its reply then goes to the output buffer, and the requests
  * pipelined after it, which waited in the parser's buffer, run when the
- * server resumes it (client_resume) later in the same round. */
+ * server resumes it (client_resume) later in the same round.
+ *
+ * End of input (the peer's shutdown(SHUT_WR), `nc -N`) stops reading but
+ * not the client: the requests buffered still run (through client_resume
+ * once it is unparked), and it closes when it is not parked, its input is
+ * used up and its output written. */
 #ifndef DYNIS_SHELL_CLIENT_H
 #define DYNIS_SHELL_CLIENT_H
 
@@ -31,6 +36,10 @@
 #define CLIENT_ADDR_MAX 64
 /* An output buffer larger than this is freed (not kept) once written. */
 #define CLIENT_OUT_KEEP_BYTES ((size_t)64 * 1024)
+/* Reading from a client pauses while more output than this waits for it
+ * (and resumes once it drained); normal clients have no hard limit, as
+ * Redis's client-output-buffer-limit normal 0 0 0. */
+#define CLIENT_OUT_PAUSE_BYTES ((size_t)64 * 1024 * 1024)
 
 struct server;
 struct event;
@@ -57,6 +66,8 @@ typedef struct client {
     bool write_armed;
     bool parked;              /* waiting for the node's answers (gather) */
     bool resume;              /* on the server's resume list */
+    bool eof;                 /* the peer sent everything it will */
+    bool reading;             /* read_ev is armed (see client_watch_input) */
     gather_t gather;          /* the answers of the keyed command running */
     struct client *prev, *next;   /* the server's list of all clients */
     struct client *pending_next;  /* the server's pending list */
@@ -75,7 +86,8 @@ void client_resume(client_t *c, uint64_t now_ms);
 
 /* Writes what out holds with one write(). Returns 1 when everything was
  * written, 0 when the rest must wait for a writable event (armed here), or
- * -1 when the connection failed. */
+ * -1 when the connection failed. Resumes reading once the output drained
+ * below CLIENT_OUT_PAUSE_BYTES. */
 int client_flush(client_t *c, uint64_t now_ms);
 
 /* Appends c's CLIENT LIST line (with its trailing "\n"); flags=b while c

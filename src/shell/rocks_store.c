@@ -484,6 +484,11 @@ bool rocks_store_pending(const rocks_store_t *rs)
     return write_stage_count(&rs->stage) != 0;
 }
 
+bool rocks_store_failed(const rocks_store_t *rs)
+{
+    return rs->commit_failed;
+}
+
 int rocks_store_sync_wal(rocks_store_t *rs, buf_t *err)
 {
     char *e = NULL;

@@ -74,6 +74,10 @@ store_t *rocks_store_store(rocks_store_t *rs);
 int rocks_store_commit(rocks_store_t *rs, buf_t *err);
 /* True when writes are staged and not yet committed. */
 bool rocks_store_pending(const rocks_store_t *rs);
+/* True once a commit failed (also an early one of stage_bound or a scan,
+ * whose puts had already answered STORE_OK): the server must not
+ * acknowledge anything any more. */
+bool rocks_store_failed(const rocks_store_t *rs);
 /* Syncs the WAL to disk (appendfsync everysec). */
 int rocks_store_sync_wal(rocks_store_t *rs, buf_t *err);
 void rocks_store_set_sync_commits(rocks_store_t *rs, bool sync_commits);

@@ -267,11 +267,13 @@ static void server_unlisten(server_t *srv)
 /* ------------------------------------------------------------ the round */
 
 /* Runs after the callbacks of one loop round, before the loop polls again:
- * commits the round's writes, then sends the replies that depend on them. */
+ * commits the round's writes, then sends the replies and bus frames (a
+ * replica's acknowledgements) that depend on them. A failed commit, this
+ * one or an early one during the round, exits before anything is sent. */
 static void server_before_sleep(server_t *srv)
 {
     server_node_round(srv);
-    if (rocks_store_pending(srv->rs)) {
+    if (rocks_store_pending(srv->rs) || rocks_store_failed(srv->rs)) {
         buf_t err = BUF_INIT;
         if (rocks_store_commit(srv->rs, &err) != STORE_OK) {
             /* Replies would acknowledge writes that are not stored. */
@@ -281,6 +283,7 @@ static void server_before_sleep(server_t *srv)
         }
         buf_free(&err);
     }
+    bus_flush(srv->bus);
     uint64_t now_ms = server_now_ms(srv);
     client_t *c;
     while ((c = srv->pending) != NULL) {

@@ -6,10 +6,12 @@
  * messages and timers drive the cluster node), then server_before_sleep
  * runs the clients the node's answers unparked, commits the store's batch
  * (so every write is in RocksDB before its reply leaves) and writes every
- * pending client's output with one write() each. Nothing is written from a
- * read callback: bus_send only queues, and the bus writes when its write
- * events fire, in a later round, so a replica's acknowledgement never
- * leaves before the write it acknowledges is committed.
+ * pending client's output with one write() each. Nothing that depends on
+ * the round's writes is written before the commit: bus_send only queues
+ * and bus_flush hands the frames to the links after the commit (so a
+ * replica's acknowledgement never leaves before the write it acknowledges
+ * is committed), and a client's writable event only writes while nothing
+ * is staged.
  *
  * The struct is shared by the shell's files (client.c, server_api.c, info.c)
  * and no one else; the core and proto layers see only store_t, the node's
