@@ -17,8 +17,8 @@
  * A link is opened by the first bus_send to a peer, and after a failure
  * reopened with exponential backoff (BUS_BACKOFF_MIN_MS..MAX) while
  * messages wait. Messages wait in a per-peer queue of at most
- * queue_bytes_max bytes (before the handshake in our buffer, after it in
- * hiredis's); past that they are dropped and counted, and the core retries.
+ * queue_bytes_max bytes (in our buffer until a bus_flush after the
+ * handshake, then in hiredis's); past that they are dropped and counted, and the core retries.
  * With a cluster secret both ends prove it (see bus_frame.h) before any
  * message passes.
  *

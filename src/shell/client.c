@@ -85,6 +85,7 @@ void client_free(client_t *c)
     close(c->fd);
     request_parser_free(c->parser);
     buf_free(&c->out);
+    buf_free(&c->ops_backlog);
     gather_free(&c->gather);
     free(c->st.name);
     free(c->st.lib_name);
@@ -269,6 +270,14 @@ static void client_on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------ CLIENT LIST line */
 
+/* CLIENT LIST's events: r while reading, w while a write waits. */
+static const char *client_events(const client_t *c)
+{
+    if (c->reading)
+        return c->write_armed ? "rw" : "r";
+    return c->write_armed ? "w" : "";
+}
+
 void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t *out)
 {
     if (cmd == NULL)
@@ -286,7 +295,7 @@ void client_list_line(const client_t *c, const char *cmd, uint64_t now_ms, buf_t
                (unsigned long long)((now_ms - c->last_interaction_ms) / 1000),
                c->parked ? "b" : "N", qbuf,
                c->out.cap, c->out_peak, obl,
-               c->out.cap, sizeof *c + qbuf + c->out.cap, c->write_armed ? "rw" : "r",
+               c->out.cap, sizeof *c + qbuf + c->out.cap, client_events(c),
                cmd, c->st.resp,
                c->st.lib_name ? c->st.lib_name : "", c->st.lib_ver ? c->st.lib_ver : "");
 }

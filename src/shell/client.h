@@ -40,6 +40,11 @@
  * (and resumes once it drained); normal clients have no hard limit, as
  * Redis's client-output-buffer-limit normal 0 0 0. */
 #define CLIENT_OUT_PAUSE_BYTES ((size_t)64 * 1024 * 1024)
+/* Per-key operations one client has in flight on the node at most; a
+ * multi-key command's further operations wait in the client's backlog
+ * (server_node.c), so that one MGET cannot fill the node's table of
+ * requests (COORD_PENDING_MAX) and starve the other clients. */
+#define CLIENT_OPS_INFLIGHT_MAX 1024
 
 struct server;
 struct event;
@@ -69,10 +74,15 @@ typedef struct client {
     bool eof;                 /* the peer sent everything it will */
     bool reading;             /* read_ev is armed (see client_watch_input) */
     gather_t gather;          /* the answers of the keyed command running */
+    uint32_t ops_inflight;    /* operations given to the node, not answered */
+    buf_t ops_backlog;        /* operations waiting for room (server_node.c) */
+    size_t ops_backlog_pos;   /* bytes of ops_backlog already issued */
+    bool refill;              /* on the server's refill list */
     struct client *prev, *next;   /* the server's list of all clients */
     struct client *pending_next;  /* the server's pending list */
     struct client *parked_next;   /* the server's table of parked clients */
     struct client *resume_next;   /* the server's resume list */
+    struct client *refill_next;   /* the server's refill list */
 } client_t;
 
 /* A new client on the connected, non-blocking socket fd (owned from now on),

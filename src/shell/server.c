@@ -530,6 +530,19 @@ server_t *server_new(config_t *cfg)
     return srv;
 }
 
+/* Closes every client after one non-blocking attempt to write the output
+ * it still has (replies of the last round, committed by then). */
+static void server_close_clients_flushed(server_t *srv)
+{
+    uint64_t now_ms = server_now_ms(srv);
+    while (srv->clients != NULL) {
+        client_t *c = srv->clients;
+        if (c->out.len > c->out_pos)
+            client_flush(c, now_ms);
+        server_close_client(srv, c);
+    }
+}
+
 int server_run(server_t *srv)
 {
     log_notice("Running mode=cluster, port=%d.", srv->port);
@@ -545,8 +558,7 @@ int server_run(server_t *srv)
     }
     log_warning("User requested shutdown...");
     server_unlisten(srv);
-    while (srv->clients != NULL)
-        server_close_client(srv, srv->clients);
+    server_close_clients_flushed(srv);
     server_node_stop(srv);
     rocks_store_close(srv->rs);
     srv->rs = NULL;

@@ -83,6 +83,7 @@ typedef struct server {
     size_t parked_cap;           /* buckets, a power of two (0: none yet) */
     size_t nparked;
     client_t *resume;            /* unparked clients with requests waiting */
+    client_t *refill;            /* clients with room for backlogged operations */
     server_api_t api;
     uint64_t actor;              /* vector-clock actor of this node */
     char node_id[41];            /* 40 hex digits */

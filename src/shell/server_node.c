@@ -12,6 +12,11 @@
  * loop) and once per round in server_node_round, which also runs the
  * clients unparked by answers from the bus or the timer.
  *
+ * A client has at most CLIENT_OPS_INFLIGHT_MAX operations on the node at
+ * once: a multi-key command's further operations are copied to the
+ * client's backlog and issued, in order, as answers make room (the refill
+ * list, served by server_node_drain once the outbox is cleared).
+ *
  * Sections: configuration, the parked table, the outbox, the timer and the
  * bus, the server_api entries, startup. */
 #include "shell/server.h"
@@ -31,6 +36,10 @@ _Static_assert(GATHER_KEYS_MAX <= (1u << SERVER_REQ_IDX_BITS), "a key index must
 #define SERVER_BUS_FRAME_MARGIN ((size_t)1 << 20)
 /* Buckets of the parked table at first use. */
 #define SERVER_PARKED_BUCKETS_MIN 64
+/* Arguments of a backlogged operation (`name key [value]`). */
+#define SERVER_OP_ARGC_MAX 3
+/* A backlog buffer larger than this is freed once it is used up. */
+#define SERVER_BACKLOG_KEEP_BYTES ((size_t)64 * 1024)
 
 /* ------------------------------------------------------- configuration */
 
@@ -155,9 +164,24 @@ static client_t *parked_find(const server_t *srv, uint64_t id)
     return NULL;
 }
 
+static void refill_unlist(server_t *srv, client_t *c)
+{
+    if (!c->refill)
+        return;
+    for (client_t **pp = &srv->refill; *pp != NULL; pp = &(*pp)->refill_next) {
+        if (*pp == c) {
+            *pp = c->refill_next;
+            break;
+        }
+    }
+    c->refill = false;
+    c->refill_next = NULL;
+}
+
 void server_node_client_gone(server_t *srv, client_t *c)
 {
     unpark(srv, c);
+    refill_unlist(srv, c);
     if (!c->resume)
         return;
     for (client_t **pp = &srv->resume; *pp != NULL; pp = &(*pp)->resume_next) {
@@ -180,6 +204,13 @@ static void deliver(server_t *srv, uint64_t req_id, const coord_reply_t *reply)
     client_t *c = parked_find(srv, req_id >> SERVER_REQ_IDX_BITS);
     if (c == NULL)
         return; /* the client went away */
+    if (c->ops_inflight > 0)
+        c->ops_inflight--;
+    if (c->ops_backlog_pos < c->ops_backlog.len && !c->refill) {
+        c->refill = true;
+        c->refill_next = srv->refill;
+        srv->refill = c;
+    }
     uint32_t idx = (uint32_t)(req_id & SERVER_REQ_IDX_MASK);
     if (!gather_add(&c->gather, idx, reply, &c->reply, server_now_ms(srv)))
         return;
@@ -201,19 +232,95 @@ static void send_to(server_t *srv, const node_effect_t *e)
     bus_send(srv->bus, e->to, m->host, m->bus_port, e->bytes.data, e->bytes.len);
 }
 
+/* Gives operation idx of client c to the node (no draining). */
+static void issue_op(server_t *srv, client_t *c, uint32_t idx, int argc,
+                     const char *const *argv, const size_t *argvlen)
+{
+    uint64_t req_id = c->st.id << SERVER_REQ_IDX_BITS | idx;
+    c->ops_inflight++;
+    node_client_op(srv->node, server_now_ms(srv), req_id, argc, argv, argvlen);
+}
+
+/* Copies an operation to c's backlog: idx, argc, then each argument with
+ * a NUL after it (arguments are C strings too). */
+static void backlog_push(client_t *c, uint32_t idx, int argc, const char *const *argv,
+                         const size_t *argvlen)
+{
+    buf_put_u32be(&c->ops_backlog, idx);
+    buf_append_byte(&c->ops_backlog, (uint8_t)argc);
+    for (int i = 0; i < argc; i++) {
+        buf_put_varint(&c->ops_backlog, argvlen[i]);
+        buf_append(&c->ops_backlog, argv[i], argvlen[i]);
+        buf_append_byte(&c->ops_backlog, 0);
+    }
+}
+
+/* Issues c's next backlogged operation; false when none is left. */
+static bool backlog_issue_one(server_t *srv, client_t *c)
+{
+    cursor_t cur;
+    cursor_init(&cur, c->ops_backlog.data + c->ops_backlog_pos,
+                c->ops_backlog.len - c->ops_backlog_pos);
+    uint32_t idx;
+    uint8_t argc;
+    const char *argv[SERVER_OP_ARGC_MAX];
+    size_t argvlen[SERVER_OP_ARGC_MAX];
+    if (!cursor_u32be(&cur, &idx) || !cursor_u8(&cur, &argc) || argc > SERVER_OP_ARGC_MAX)
+        return false;
+    for (uint8_t i = 0; i < argc; i++) {
+        uint64_t len;
+        const uint8_t *p;
+        if (!cursor_varint(&cur, &len) || !cursor_raw(&cur, (size_t)len + 1, &p))
+            return false;
+        argv[i] = (const char *)p;
+        argvlen[i] = (size_t)len;
+    }
+    c->ops_backlog_pos = c->ops_backlog.len - cursor_left(&cur);
+    issue_op(srv, c, idx, argc, argv, argvlen);
+    return true;
+}
+
+/* Issues backlogged operations of every client on the refill list while
+ * they have room; a used-up backlog is emptied. */
+static void refill_all(server_t *srv)
+{
+    client_t *c;
+    while ((c = srv->refill) != NULL) {
+        srv->refill = c->refill_next;
+        c->refill = false;
+        c->refill_next = NULL;
+        while (c->ops_inflight < CLIENT_OPS_INFLIGHT_MAX && backlog_issue_one(srv, c))
+            ;
+        if (c->ops_backlog_pos < c->ops_backlog.len)
+            continue;
+        if (c->ops_backlog.cap > SERVER_BACKLOG_KEEP_BYTES)
+            buf_free(&c->ops_backlog);
+        else
+            buf_clear(&c->ops_backlog);
+        c->ops_backlog_pos = 0;
+    }
+}
+
+/* Carries out the outbox, then refills the clients its answers made room
+ * for, whose operations may answer at once: until both are empty (every
+ * pass issues backlogged operations or clears effects, so it ends). */
 void server_node_drain(server_t *srv)
 {
-    size_t n;
-    const node_effect_t *effects = node_outbox(srv->node, &n);
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (effects[i].kind == NODE_EFFECT_SEND)
-            send_to(srv, &effects[i]);
-        else
-            deliver(srv, effects[i].client_req_id, &effects[i].reply);
+    for (;;) {
+        size_t n;
+        const node_effect_t *effects = node_outbox(srv->node, &n);
+        if (n == 0 && srv->refill == NULL)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            if (effects[i].kind == NODE_EFFECT_SEND)
+                send_to(srv, &effects[i]);
+            else
+                deliver(srv, effects[i].client_req_id, &effects[i].reply);
+        }
+        if (n > 0)
+            node_outbox_clear(srv->node);
+        refill_all(srv);
     }
-    node_outbox_clear(srv->node);
 }
 
 /* --------------------------------------------------- the timer, the bus */
@@ -303,12 +410,20 @@ static void api_node_begin(void *impl, enum gather_kind kind, uint32_t n)
     park(srv, srv->current);
 }
 
+/* Issues the operation now, or behind the client's backlog when that is
+ * not empty or the client has CLIENT_OPS_INFLIGHT_MAX operations out. */
 static void api_node_op(void *impl, uint32_t idx, int argc, const char *const *argv,
                         const size_t *argvlen)
 {
     server_t *srv = impl;
-    uint64_t req_id = srv->current->st.id << SERVER_REQ_IDX_BITS | idx;
-    node_client_op(srv->node, server_now_ms(srv), req_id, argc, argv, argvlen);
+    client_t *c = srv->current;
+    bool wait = c->ops_backlog_pos < c->ops_backlog.len ||
+                c->ops_inflight >= CLIENT_OPS_INFLIGHT_MAX;
+    if (wait && argc <= SERVER_OP_ARGC_MAX) {
+        backlog_push(c, idx, argc, argv, argvlen);
+        return;
+    }
+    issue_op(srv, c, idx, argc, argv, argvlen);
     server_node_drain(srv);
 }
 

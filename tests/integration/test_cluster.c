@@ -29,6 +29,9 @@
 #define REPLY_TEXT_MAX 512
 #define SIBLINGS_MAX 8
 #define TEST_TIMEOUT_S 100
+#define MGET_KEYS 100000          /* more than the node's requests in flight */
+#define MSET_CHUNK 1000           /* keys per MSET filling them */
+#define MGET_KEY_MAX 24
 #define STRANGER_ID "0123456789abcdef0123456789abcdef01234567" /* a well-formed node id */
 #define STRANGER_NONCE "00112233445566778899aabbccddeeff"        /* BUS_NONCE_LEN bytes, hex */
 
@@ -587,6 +590,85 @@ START_TEST(secret_keeps_strangers_out)
     cluster_free(cl);
 }
 END_TEST
+static void *test_alloc(size_t len)
+{
+    void *p = malloc(len);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* argv of `cmd key:0 [v:0] key:1 [v:1] ...` for keys [from, from + n). */
+static char **mget_argv(const char *cmd, int from, int n, bool values, size_t **lens_out)
+{
+    int argc = 1 + n * (values ? 2 : 1);
+    char **argv = test_alloc((size_t)argc * sizeof *argv);
+    size_t *lens = test_alloc((size_t)argc * sizeof *lens);
+    argv[0] = test_alloc(strlen(cmd) + 1);
+    strcpy(argv[0], cmd);
+    for (int i = 0, a = 1; i < n; i++) {
+        argv[a] = test_alloc(MGET_KEY_MAX);
+        snprintf(argv[a++], MGET_KEY_MAX, "key:%d", from + i);
+        if (values) {
+            argv[a] = test_alloc(MGET_KEY_MAX);
+            snprintf(argv[a++], MGET_KEY_MAX, "v:%d", from + i);
+        }
+    }
+    for (int a = 0; a < argc; a++)
+        lens[a] = strlen(argv[a]);
+    *lens_out = lens;
+    return argv;
+}
+
+static void argv_free(char **argv, size_t *lens, int argc)
+{
+    for (int a = 0; a < argc; a++)
+        free(argv[a]);
+    free(argv);
+    free(lens);
+}
+
+/* An MGET of more keys than a node keeps requests in flight answers every
+ * one (a client's operations go out in windows), and another client's SET
+ * meanwhile is not refused as BUSY. */
+START_TEST(mget_of_many_keys)
+{
+    cluster_t *cl = cluster_form(3, NULL);
+    ck_assert_msg(cl != NULL, "the cluster did not form");
+    redisContext *c = cluster_connect(cl, 0), *other = cluster_connect(cl, 0);
+    ck_assert(c != NULL && other != NULL);
+    for (int from = 0; from < MGET_KEYS; from += MSET_CHUNK) {
+        size_t *lens;
+        char **argv = mget_argv("MSET", from, MSET_CHUNK, true, &lens);
+        redisReply *r = redisCommandArgv(c, 1 + 2 * MSET_CHUNK, (const char **)argv, lens);
+        ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "MSET at %d: %s", from,
+                      r && r->str ? r->str : "no reply");
+        freeReplyObject(r);
+        argv_free(argv, lens, 1 + 2 * MSET_CHUNK);
+    }
+    size_t *lens;
+    char **argv = mget_argv("MGET", 0, MGET_KEYS, false, &lens);
+    ck_assert_int_eq(redisAppendCommandArgv(c, 1 + MGET_KEYS, (const char **)argv, lens),
+                     REDIS_OK);
+    int done = 0;
+    ck_assert_int_eq(redisBufferWrite(c, &done), REDIS_OK); /* sends part of it */
+    expect_ok(other, "SET other 1");
+    redisReply *r = NULL;
+    ck_assert_int_eq(redisGetReply(c, (void **)&r), REDIS_OK);
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY, "MGET: %s", r->str ? r->str : "not an array");
+    ck_assert_uint_eq(r->elements, MGET_KEYS);
+    for (int i = 0; i < MGET_KEYS; i++) {
+        char want[MGET_KEY_MAX];
+        snprintf(want, sizeof want, "v:%d", i);
+        ck_assert_msg(r->element[i]->type == REDIS_REPLY_STRING && !strcmp(r->element[i]->str, want),
+                      "MGET element %d", i);
+    }
+    freeReplyObject(r);
+    argv_free(argv, lens, 1 + MGET_KEYS);
+    redisFree(c);
+    redisFree(other);
+    cluster_free(cl);
+}
+END_TEST
 
 static void suite_setup(void)
 {
@@ -616,5 +698,6 @@ Suite *make_suite(void)
     add_case(s, "concurrent_puts_make_siblings", concurrent_puts_make_siblings);
     add_case(s, "quorum_survives_one_failure", quorum_survives_one_failure);
     add_case(s, "secret_keeps_strangers_out", secret_keeps_strangers_out);
+    add_case(s, "mget_of_many_keys", mget_of_many_keys);
     return s;
 }

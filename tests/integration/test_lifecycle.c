@@ -3,10 +3,17 @@
  * expiry (DBSIZE drops); 1000 acknowledged writes survive kill -9 and a
  * restart on the same directory; SIGTERM and SHUTDOWN exit with status 0
  * and keep the data; a configuration file applies and the command line
- * overrides it. Each test starts its own server. */
+ * overrides it; a client that half-closes after a pipeline gets every
+ * reply, then the server closes. Each test starts its own server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "expect.h"
@@ -17,6 +24,11 @@
 #define POLL_MS 50
 #define ACTIVE_EXPIRY_WAIT_MS 10000
 #define TEST_TIMEOUT_S 60
+#define HALF_CLOSE_SETS 2000     /* SETs pipelined before shutdown(SHUT_WR) */
+#define HALF_CLOSE_BIG_BYTES (4 << 20) /* a value read back HALF_CLOSE_BIG_GETS times: */
+#define HALF_CLOSE_BIG_GETS 4         /* more output than the socket buffers hold */
+#define HALF_CLOSE_READ_MAX (32 << 20) /* bytes of replies read at most */
+#define HALF_CLOSE_RCV_TIMEOUT_S 10
 
 static void suite_setup(void)
 {
@@ -162,6 +174,77 @@ START_TEST(shutdown_exits_cleanly)
 }
 END_TEST
 
+/* A plain socket to p (receive timeout HALF_CLOSE_RCV_TIMEOUT_S). */
+static int raw_connect(const proc_t *p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct timeval tv = {HALF_CLOSE_RCV_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* As `printf 'SET a 1\r\nGET a\r\n...' | nc -N`: a pipeline, then end of
+ * input; every reply must come back, then the server's close (an
+ * incomplete last request is dropped). */
+START_TEST(half_close_gets_every_reply)
+{
+    proc_t *p = start(NULL);
+    char *in = NULL, *want = NULL;
+    size_t in_len = 0, want_len = 0;
+    FILE *fin = open_memstream(&in, &in_len), *fwant = open_memstream(&want, &want_len);
+    ck_assert(fin != NULL && fwant != NULL);
+    fputs("SET a 1\r\nGET a\r\n", fin);
+    fputs("+OK\r\n$1\r\n1\r\n", fwant);
+    for (int i = 0; i < HALF_CLOSE_SETS; i++) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "hc:%d", i);
+        fprintf(fin, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", kl, key, kl, key);
+        fputs("+OK\r\n", fwant);
+    }
+    char last[32];
+    int last_len = snprintf(last, sizeof last, "hc:%d", HALF_CLOSE_SETS - 1);
+    fprintf(fin, "MGET a %s\r\n", last);
+    fprintf(fwant, "*2\r\n$1\r\n1\r\n$%d\r\n%s\r\n", last_len, last);
+    char *big = malloc(HALF_CLOSE_BIG_BYTES);
+    memset(big, 'b', HALF_CLOSE_BIG_BYTES);
+    fprintf(fin, "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n", HALF_CLOSE_BIG_BYTES);
+    fwrite(big, 1, HALF_CLOSE_BIG_BYTES, fin);
+    fputs("\r\n", fin);
+    fputs("+OK\r\n", fwant);
+    for (int i = 0; i < HALF_CLOSE_BIG_GETS; i++) {
+        fputs("GET big\r\n", fin);
+        fprintf(fwant, "$%d\r\n", HALF_CLOSE_BIG_BYTES);
+        fwrite(big, 1, HALF_CLOSE_BIG_BYTES, fwant);
+        fputs("\r\n", fwant);
+    }
+    fputs("GET a", fin); /* the last request is incomplete */
+    free(big);
+    fclose(fin);
+    fclose(fwant);
+    int fd = raw_connect(p);
+    ck_assert_int_eq(write(fd, in, in_len), (ssize_t)in_len);
+    ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+    char *got = malloc(HALF_CLOSE_READ_MAX);
+    size_t got_len = 0;
+    ssize_t n = 1;
+    while (got_len < HALF_CLOSE_READ_MAX &&
+           (n = read(fd, got + got_len, HALF_CLOSE_READ_MAX - got_len)) > 0)
+        got_len += (size_t)n;
+    ck_assert_msg(n == 0, "no close after the replies (read: %zd)", n);
+    ck_assert_uint_eq(got_len, want_len);
+    ck_assert(memcmp(got, want, want_len) == 0);
+    close(fd);
+    free(in);
+    free(want);
+    free(got);
+    proc_free(p);
+}
+END_TEST
+
 START_TEST(flushall_survives_restart)
 {
     proc_t *p = start(NULL);
@@ -221,6 +304,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigterm_exits_cleanly);
     tcase_add_test(tc, shutdown_exits_cleanly);
     tcase_add_test(tc, flushall_survives_restart);
+    tcase_add_test(tc, half_close_gets_every_reply);
     tcase_add_test(tc, config_file_and_overrides);
     suite_add_tcase(s, tc);
     return s;

@@ -2,7 +2,8 @@
  * parser on its own, then two buses on one event base over loopback:
  * ordered delivery both ways, reconnection, the cluster secret, malformed
  * and oversized frames, the per-peer queue bound and the redis-cli path.
- * Every wait runs the loop in 10 ms slices, at most PUMP_ROUNDS_MAX times. */
+ * Every wait runs the loop in 10 ms slices, at most PUMP_ROUNDS_MAX times,
+ * each after a bus_flush of every bus (as the server's round does). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -20,6 +21,8 @@
 #define PUMP_ROUNDS_MAX 1000 /* 10 ms each */
 #define EXCHANGE_MESSAGES 10000
 #define EXCHANGE_PER_ROUND 500
+#define TRACKED_MAX 8        /* buses alive at once in one test */
+#define HELD_ROUNDS 20       /* loop slices a frame waits for bus_flush */
 
 static const char *const ID_A = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const char *const ID_B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -73,21 +76,55 @@ static void on_probe(void *arg, const char *host, uint16_t port, const char *id)
         snprintf(rx->probe_id, sizeof rx->probe_id, "%s", id);
 }
 
+/* The buses alive, flushed by pump. */
+static bus_t *tracked[TRACKED_MAX];
+
+static bus_t *bus_new_tracked(struct event_base *base, const bus_config_t *cfg,
+                              bus_callbacks_t cb)
+{
+    bus_t *bus = bus_new(base, cfg, cb);
+    for (size_t i = 0; bus != NULL && i < TRACKED_MAX; i++) {
+        if (tracked[i] == NULL) {
+            tracked[i] = bus;
+            return bus;
+        }
+    }
+    ck_assert_ptr_null(bus); /* more than TRACKED_MAX buses */
+    return NULL;
+}
+
+static void bus_free_tracked(bus_t *bus)
+{
+    for (size_t i = 0; i < TRACKED_MAX; i++)
+        if (tracked[i] == bus)
+            tracked[i] = NULL;
+    bus_free(bus);
+}
+
 static bus_t *make_bus(struct event_base *base, const char *id, uint16_t port, const char *secret,
                        rx_t *rx)
 {
     bus_config_t cfg = {.bind_addr = "127.0.0.1", .port = port, .node_id = id, .secret = secret};
     bus_callbacks_t cb = {on_message, on_peer_state, on_probe, rx};
-    bus_t *bus = bus_new(base, &cfg, cb);
+    bus_t *bus = bus_new_tracked(base, &cfg, cb);
     ck_assert_ptr_nonnull(bus);
     return bus;
 }
 
-static void pump(struct event_base *base)
+/* One 10 ms slice of the loop, without flushing. */
+static void pump_held(struct event_base *base)
 {
     struct timeval tv = {0, 10000};
     event_base_loopexit(base, &tv);
     event_base_dispatch(base);
+}
+
+static void pump(struct event_base *base)
+{
+    for (size_t i = 0; i < TRACKED_MAX; i++)
+        if (tracked[i] != NULL)
+            bus_flush(tracked[i]);
+    pump_held(base);
 }
 
 /* Runs the loop until *counter reaches want (or the bound). */
@@ -263,8 +300,8 @@ static void exchange(const char *secret)
     ck_assert_uint_eq(st->auth_failures + st->bad_frames + st->dropped, 0);
     ck_assert_uint_eq(st->links_connected, 1);
     ck_assert_uint_eq(bus_queued_bytes(a, ID_B), 0);
-    bus_free(a);
-    bus_free(b);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 
@@ -272,6 +309,33 @@ START_TEST(exchange_in_order_both_ways) { exchange(NULL); }
 END_TEST
 
 START_TEST(exchange_with_secret) { exchange("correct horse"); }
+END_TEST
+
+/* A frame stays with its bus until bus_flush, however long the loop runs
+ * (the server flushes after committing the round's writes). */
+START_TEST(nothing_leaves_before_flush)
+{
+    struct event_base *base = event_base_new();
+    rx_t rxa = {.expect_from = ID_B}, rxb = {.expect_from = ID_A};
+    bus_t *a = make_bus(base, ID_A, 0, NULL, &rxa);
+    bus_t *b = make_bus(base, ID_B, 0, NULL, &rxb);
+    uint64_t sent = 0;
+    send_batch(a, ID_B, bus_port(b), &sent, 1);
+    pump_until(base, &rxb.received, 1);
+    ck_assert_uint_eq(rxb.received, 1);
+    ck_assert(bus_peer_connected(a, ID_B));
+    send_batch(a, ID_B, bus_port(b), &sent, 2);
+    for (int i = 0; i < HELD_ROUNDS; i++)
+        pump_held(base);
+    ck_assert_uint_eq(rxb.received, 1);
+    ck_assert_uint_gt(bus_queued_bytes(a, ID_B), 0);
+    pump_until(base, &rxb.received, 3);
+    ck_assert_uint_eq(rxb.received, 3);
+    ck_assert_uint_eq(rxb.wrong, 0);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
+    event_base_free(base);
+}
 END_TEST
 
 START_TEST(reconnects_after_peer_restart)
@@ -285,7 +349,7 @@ START_TEST(reconnects_after_peer_restart)
     send_batch(a, ID_B, port, &sent, 1);
     pump_until(base, &rxb.received, 1);
     ck_assert_uint_eq(rxb.received, 1);
-    bus_free(b);
+    bus_free_tracked(b);
     uint64_t downs = 0;
     for (int i = 0; i < PUMP_ROUNDS_MAX && downs == 0; i++, downs = (uint64_t)rxa.downs)
         pump(base);
@@ -303,8 +367,8 @@ START_TEST(reconnects_after_peer_restart)
     ck_assert_uint_ge(rxb2.received, 1);
     ck_assert_uint_eq(rxb2.wrong, rxb2.received - 1); /* repeats of message 0 after the first */
     ck_assert_int_eq(rxa.ups, 2);
-    bus_free(a);
-    bus_free(b);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -327,8 +391,8 @@ static void refused(const char *sa, const char *sb)
     ck_assert_uint_eq(rxb.received, 0);
     ck_assert_uint_eq(stb->messages_in, 0);
     ck_assert_int_eq(rxa.ups, 0);
-    bus_free(a);
-    bus_free(b);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 
@@ -359,15 +423,15 @@ START_TEST(probe_learns_the_node_id)
     pump_until(base, &rxa.probe_answers, 2);
     ck_assert_int_eq(rxa.probe_failures, 1);
     uint16_t dead = bus_port(c);
-    bus_free(c);
+    bus_free_tracked(c);
     ck_assert(bus_probe(a, "127.0.0.1", dead)); /* nobody listens */
     pump_until(base, &rxa.probe_answers, 3);
     ck_assert_uint_eq(rxa.probe_answers, 3);
     ck_assert_int_eq(rxa.probe_failures, 2);
     ck_assert(bus_probe(a, "127.0.0.1", bus_port(b))); /* freed unanswered by bus_free */
     ck_assert_uint_eq(rxb.received, 0);
-    bus_free(a);
-    bus_free(b);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -455,7 +519,7 @@ START_TEST(malformed_frames_close_the_connection)
     close(fd);
     ck_assert_uint_eq(rx.received, 0);
     ck_assert_uint_ge(bus_stats(b)->bad_frames, 7);
-    bus_free(b);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -465,7 +529,7 @@ START_TEST(oversized_frames_refused)
     struct event_base *base = event_base_new();
     rx_t rx = {.expect_from = ID_A};
     bus_config_t cfg = {.bind_addr = "127.0.0.1", .node_id = ID_B, .frame_bytes_max = 1024};
-    bus_t *b = bus_new(base, &cfg, (bus_callbacks_t){on_message, NULL, NULL, &rx});
+    bus_t *b = bus_new_tracked(base, &cfg, (bus_callbacks_t){on_message, NULL, NULL, &rx});
     ck_assert_ptr_nonnull(b);
     static char payload[2048];
     ck_assert_int_eq(bus_send(b, ID_A, "127.0.0.1", 1, payload, sizeof payload), BUS_SEND_TOO_BIG);
@@ -477,7 +541,7 @@ START_TEST(oversized_frames_refused)
     expect_close(base, bus_port(b), in.data, in.len);
     ck_assert_uint_eq(rx.received, 0);
     buf_free(&in);
-    bus_free(b);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -497,9 +561,9 @@ START_TEST(big_frames_only_after_the_handshake)
     struct event_base *base = event_base_new();
     rx_t rxa = {0}, rxb = {0};
     bus_config_t cfg = {.bind_addr = "127.0.0.1", .node_id = ID_A, .secret = "s"};
-    bus_t *a = bus_new(base, &cfg, (bus_callbacks_t){on_big, NULL, NULL, &rxa});
+    bus_t *a = bus_new_tracked(base, &cfg, (bus_callbacks_t){on_big, NULL, NULL, &rxa});
     cfg.node_id = ID_B;
-    bus_t *b = bus_new(base, &cfg, (bus_callbacks_t){on_big, NULL, NULL, &rxb});
+    bus_t *b = bus_new_tracked(base, &cfg, (bus_callbacks_t){on_big, NULL, NULL, &rxb});
     /* A stranger's big frame is refused before it is buffered whole. */
     buf_t in = BUF_INIT;
     buf_printf(&in, "*2\r\n$4\r\nPING\r\n$%d\r\n", 2 * BUS_HANDSHAKE_FRAME_BYTES_MAX);
@@ -518,8 +582,8 @@ START_TEST(big_frames_only_after_the_handshake)
     pump_until(base, &rxb.received, 3);
     ck_assert_uint_eq(rxb.received, 3);
     ck_assert_uint_eq(rxb.wrong, 0);
-    bus_free(a);
-    bus_free(b);
+    bus_free_tracked(a);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -544,7 +608,7 @@ START_TEST(person_with_redis_cli_commands)
     expect_reply(base, fd, "*1\r\n$3\r\nFOO\r\n", "-ERR unknown command\r\n");
     ck_assert_uint_eq(rx.received, 0);
     close(fd);
-    bus_free(b);
+    bus_free_tracked(b);
     event_base_free(base);
 }
 END_TEST
@@ -560,7 +624,7 @@ START_TEST(full_queue_drops)
     socklen_t salen = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &salen);
     bus_config_t cfg = {.bind_addr = "127.0.0.1", .node_id = ID_A, .queue_bytes_max = 4096};
-    bus_t *a = bus_new(base, &cfg, (bus_callbacks_t){on_message, on_peer_state, NULL, &rx});
+    bus_t *a = bus_new_tracked(base, &cfg, (bus_callbacks_t){on_message, on_peer_state, NULL, &rx});
     char payload[100] = {0};
     int queued = 0, dropped = 0;
     for (int i = 0; i < 100; i++) {
@@ -578,7 +642,7 @@ START_TEST(full_queue_drops)
     ck_assert_int_eq(rx.ups, 0);
     ck_assert_int_eq(bus_send(a, "not-an-id", "127.0.0.1", 1, "x", 1), BUS_SEND_BAD_PEER);
     close(fd);
-    bus_free(a);
+    bus_free_tracked(a);
     event_base_free(base);
 }
 END_TEST
@@ -596,6 +660,7 @@ Suite *make_suite(void)
     tcase_set_timeout(net, 60);
     tcase_add_test(net, exchange_in_order_both_ways);
     tcase_add_test(net, exchange_with_secret);
+    tcase_add_test(net, nothing_leaves_before_flush);
     tcase_add_test(net, reconnects_after_peer_restart);
     tcase_add_test(net, wrong_secret_refused);
     tcase_add_test(net, missing_secret_refused);
