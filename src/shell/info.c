@@ -172,9 +172,11 @@ static void info_dynamo(server_t *srv, buf_t *out)
     const ae_stats_t *as = node_ae_stats(node);
     const bus_stats_t *bs = bus_stats(srv->bus);
     const ring_t *ring = node_ring(node);
-    uint32_t mine = 0;
+    uint32_t replicated = 0;
     for (uint32_t slot = 0; slot < SLOT_COUNT; slot++)
-        mine += node_replicates(node, (uint16_t)slot);
+        replicated += node_replicates(node, (uint16_t)slot);
+    int self = ring_node_index(ring, srv->node_id);
+    uint32_t owned = self < 0 ? 0 : (uint32_t)ring_owned_count(ring, (size_t)self);
     buf_printf(out,
                "# Dynamo\r\nnode_id:%s\r\nactor:%010llx\r\nbus_port:%u\r\nreplicas:%u\r\n"
                "read_quorum:%u\r\nwrite_quorum:%u\r\nmembers:%zu\r\n",
@@ -182,14 +184,16 @@ static void info_dynamo(server_t *srv, buf_t *out)
                member_count(node_view(node)));
     info_members(srv, out);
     buf_printf(out,
-               "ring_epoch:%llu\r\nring_nodes:%zu\r\nowned_slots:%u\r\nhandoff_pending:%d\r\n"
+               "ring_epoch:%llu\r\nring_nodes:%zu\r\nowned_slots:%u\r\nreplicated_slots:%u\r\n"
+               "handoff_pending:%d\r\n"
                "requests_received:%llu\r\nrequests_coordinated:%llu\r\nreads_coordinated:%llu\r\n"
                "writes_coordinated:%llu\r\nrequests_forwarded:%llu\r\nforward_fallbacks:%llu\r\n"
                "quorum_failures:%llu\r\nread_repairs:%llu\r\nhints_stored:%llu\r\n"
                "hints_pending:%llu\r\nhints_delivered:%llu\r\nhandoff_keys:%llu\r\n"
                "ring_changes:%llu\r\nae_rounds:%llu\r\nae_keys_exchanged:%llu\r\n"
                "siblings_created:%llu\r\nbad_messages:%llu\r\nstore_errors:%llu\r\n",
-               LL(ring_epoch(ring)), ring_node_count(ring), mine, node_handoff_pending(node),
+               LL(ring_epoch(ring)), ring_node_count(ring), owned, replicated,
+               node_handoff_pending(node),
                LL(ns->client_ops), LL(ns->gets + ns->puts), LL(ns->gets), LL(ns->puts),
                LL(ns->forwarded), LL(ns->forward_fallbacks), LL(ns->quorum_failures),
                LL(ns->read_repairs), LL(ns->hints_stored), LL(hs->pending), LL(hs->delivered),
