@@ -161,13 +161,20 @@ void coord_reply_init(coord_reply_t *r)
     versions_init(&r->values);
 }
 
+/* Leaves r as coord_reply_init does: the frees reset the owned fields, the
+ * scalars are cleared here (cheaper than a memset on this hot path). */
 void coord_reply_free(coord_reply_t *r)
 {
     buf_free(&r->text);
     buf_free(&r->value);
     buf_free(&r->context);
     versions_free(&r->values);
-    coord_reply_init(r);
+    r->kind = COORD_REPLY_STROP;
+    r->strop = 0;
+    r->integer = 0;
+    r->wrote = false;
+    r->dot.actor = 0;
+    r->dot.counter = 0;
 }
 
 void coord_reply_copy(coord_reply_t *dst, const coord_reply_t *src)

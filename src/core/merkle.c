@@ -110,12 +110,13 @@ void merkle_node_slots(unsigned level, uint32_t index, uint16_t *first, uint32_t
 
 static uint64_t mix_in(uint64_t h, uint64_t v) { return hash64_mix(h ^ hash64_mix(v)); }
 
-uint64_t merkle_key_hash(const void *data_key, size_t key_len, const versions_t *vs)
+/* merkle_key_hash from the key's own hash (hash64 with MERKLE_KEY_SEED), so
+ * that merkle_update_key hashes the key once for both version sets. */
+static uint64_t merkle_versions_hash(uint64_t key_hash, const versions_t *vs)
 {
     if (vs == NULL || vs->len == 0)
         return 0;
-    uint64_t h = hash64(data_key, key_len, MERKLE_KEY_SEED);
-    h = mix_in(h, vs->len);
+    uint64_t h = mix_in(key_hash, vs->len);
     for (uint32_t i = 0; i < vs->len; i++) {
         const version_t *v = &vs->items[i];
         h = mix_in(h, v->dot.actor);
@@ -130,6 +131,13 @@ uint64_t merkle_key_hash(const void *data_key, size_t key_len, const versions_t 
         }
     }
     return h != 0 ? h : 1; /* 0 is reserved for "absent" */
+}
+
+uint64_t merkle_key_hash(const void *data_key, size_t key_len, const versions_t *vs)
+{
+    if (vs == NULL || vs->len == 0)
+        return 0;
+    return merkle_versions_hash(hash64(data_key, key_len, MERKLE_KEY_SEED), vs);
 }
 
 int merkle_key_hash_encoded(const void *data_key, size_t key_len, const void *val,
@@ -354,8 +362,10 @@ int merkle_update_key(merkle_t *m, const void *data_key, size_t key_len,
     if (key_len < SLOT_KEY_PREFIX_LEN)
         return STORE_EIO;
     uint16_t slot = (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
-    return merkle_update(m, slot, merkle_key_hash(data_key, key_len, old_vs),
-                         merkle_key_hash(data_key, key_len, new_vs));
+    bool any = (old_vs && old_vs->len > 0) || (new_vs && new_vs->len > 0);
+    uint64_t key_hash = any ? hash64(data_key, key_len, MERKLE_KEY_SEED) : 0;
+    return merkle_update(m, slot, merkle_versions_hash(key_hash, old_vs),
+                         merkle_versions_hash(key_hash, new_vs));
 }
 
 uint64_t merkle_hash(const merkle_t *m, unsigned level, uint32_t index)

@@ -54,6 +54,15 @@ static int node_fresh_actor(node_t *node)
     return node_set_generation(node, next, false);
 }
 
+/* True when the ring holds this node alone: every slot's extended list is
+ * this node, so a write's only target is self and a read's only replica is
+ * the local store; the data path then answers without a request in flight. */
+static bool node_alone(const node_t *node)
+{
+    return ring_node_count(node->ring) == 1 &&
+           strcmp(ring_node(node->ring, 0)->id, node->cfg.id) == 0;
+}
+
 /* Slot's extended list into *ids (allocated for the ring's nodes only, to
  * free); returns its length. */
 static size_t node_walk_all(const node_t *node, uint16_t slot, char (**ids)[NODE_ID_SIZE])
@@ -126,6 +135,10 @@ static void node_put_answer_quorum_error(node_t *node, coord_req_t *req)
 static void node_put_replicate(node_t *node, const coord_origin_t *origin, const coord_op_t *op,
                                const versions_t *vs, coord_reply_t *reply)
 {
+    if (node_alone(node)) { /* self is every target and W is met already */
+        node_answer(node, origin, reply);
+        return;
+    }
     size_t key_len;
     const char *key = coord_op_key(op, &key_len);
     coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_PUT);
@@ -248,6 +261,10 @@ static void node_forward_send(node_t *node, coord_req_t *req, const char *to)
 /* Sends a write to its coordinator, or coordinates it here; takes op over. */
 void node_route_write(node_t *node, const coord_origin_t *origin, coord_op_t *op)
 {
+    if (node_alone(node)) {
+        node_put_start(node, origin, op);
+        return;
+    }
     char coord[NODE_ID_SIZE];
     node_coordinator(node, op->slot, NULL, coord);
     coord_req_t *req = NULL;
@@ -338,23 +355,24 @@ void node_on_forward_reply(node_t *node, const msg_t *m)
 
 /* ---- the read path ------------------------------------------------------- */
 
-/* The answer to a read from the merged replies. */
-static void node_get_reply(node_t *node, coord_req_t *req, coord_reply_t *reply)
+/* The answer to read op from the merged replies. */
+static void node_get_reply(node_t *node, const coord_op_t *op, const versions_t *merged,
+                           coord_reply_t *reply)
 {
-    if (req->op.dyn_get) {
-        coord_reply_context(reply, &req->merged);
+    if (op->dyn_get) {
+        coord_reply_context(reply, merged);
         return;
     }
     strop_op_t sop;
-    strop_op_init(&sop, req->op.kind);
+    strop_op_init(&sop, op->kind);
     buf_t err = BUF_INIT;
-    if (strop_parse(&sop, req->op.kind, req->op.argc, (const char *const *)req->op.argv,
-                    req->op.argvlen, node->now_ms, &err) == 0) {
+    if (strop_parse(&sop, op->kind, op->argc, (const char *const *)op->argv, op->argvlen,
+                    node->now_ms, &err) == 0) {
         strop_result_t res;
         strop_result_init(&res);
         sop.value_len_max = node->cfg.value_len_max;
-        strop_eval(&req->merged, node->now_ms, &sop, &res);
-        keyspace_note_lookup(node->ks, &sop, &req->merged, node->now_ms);
+        strop_eval(merged, node->now_ms, &sop, &res);
+        keyspace_note_lookup(node->ks, &sop, merged, node->now_ms);
         coord_reply_from_strop(reply, &res);
         strop_result_free(&res);
     } else {
@@ -399,7 +417,7 @@ static void node_get_progress(node_t *node, coord_req_t *req)
         coord_reply_t reply;
         coord_reply_init(&reply);
         if (coord_get_quorum(req)) {
-            node_get_reply(node, req, &reply);
+            node_get_reply(node, &req->op, &req->merged, &reply);
         } else {
             char text[COORD_TEXT_MAX];
             snprintf(text, sizeof text, "NOQUORUM read answered by %u of %u replicas",
@@ -420,9 +438,49 @@ static void node_get_progress(node_t *node, coord_req_t *req)
     }
 }
 
+/* A read on a lone node, answered from the local store as the general path
+ * would: one replica (self) and at most one version, so the merge is the
+ * read and no repair follows (a failed read: no quorum). Returns false,
+ * having only read, when the general path must run (several versions);
+ * true after answering and freeing op. */
+static bool node_get_alone(node_t *node, const coord_origin_t *origin, coord_op_t *op)
+{
+    if (!node_alone(node) || node_nrep(node) != 1)
+        return false;
+    char ids[1][NODE_ID_SIZE];
+    if (node_walk(node, op->slot, 1, ids) != 1 || strcmp(ids[0], node->cfg.id) != 0)
+        return false;
+    size_t key_len;
+    const char *key = coord_op_key(op, &key_len);
+    versions_t vs = VERSIONS_INIT;
+    buf_t dk = BUF_INIT;
+    slot_data_key(&dk, op->slot, key, key_len);
+    int rc = node_read(node, &dk, &vs);
+    buf_free(&dk);
+    bool done = rc < 0 || vs.len <= 1;
+    if (done) {
+        node->stats.gets++;
+        coord_reply_t reply;
+        coord_reply_init(&reply);
+        if (rc >= 0) {
+            node_get_reply(node, op, &vs, &reply);
+        } else {
+            coord_reply_error(&reply, "NOQUORUM read answered by 0 of 1 replicas");
+            node->stats.quorum_failures++;
+        }
+        node_answer(node, origin, &reply);
+        coord_reply_free(&reply);
+        coord_op_free(op);
+    }
+    versions_free(&vs);
+    return done;
+}
+
 /* Asks the preference list for key's versions; takes op over. */
 void node_get_start(node_t *node, const coord_origin_t *origin, coord_op_t *op)
 {
+    if (node_get_alone(node, origin, op))
+        return;
     coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_GET);
     if (!req) {
         node_answer_error(node, origin, "BUSY too many requests in flight");
