@@ -355,8 +355,10 @@ void node_on_forward_reply(node_t *node, const msg_t *m)
 
 /* ---- the read path ------------------------------------------------------- */
 
-/* The answer to read op from the merged replies. */
-static void node_get_reply(node_t *node, const coord_op_t *op, const versions_t *merged,
+/* The answer to read op from the merged replies. take: merged is the caller's to discard,
+ * so a reply that lists its siblings takes them over instead of a copy (merged
+ * is left empty); otherwise merged is only borrowed. */
+static void node_get_reply(node_t *node, const coord_op_t *op, versions_t *merged, bool take,
                            coord_reply_t *reply)
 {
     if (op->dyn_get) {
@@ -373,7 +375,14 @@ static void node_get_reply(node_t *node, const coord_op_t *op, const versions_t 
         sop.value_len_max = node->cfg.value_len_max;
         strop_eval(merged, node->now_ms, &sop, &res);
         keyspace_note_lookup(node->ks, &sop, merged, node->now_ms);
+        bool move = take && res.reply == STROP_REPLY_VALUES && res.values == merged;
+        if (move)
+            res.values = NULL; /* taken below, not copied */
         coord_reply_from_strop(reply, &res);
+        if (move) {
+            reply->values = *merged;
+            versions_init(merged);
+        }
         strop_result_free(&res);
     } else {
         buf_append_byte(&err, 0);
@@ -417,7 +426,7 @@ static void node_get_progress(node_t *node, coord_req_t *req)
         coord_reply_t reply;
         coord_reply_init(&reply);
         if (coord_get_quorum(req)) {
-            node_get_reply(node, &req->op, &req->merged, &reply);
+            node_get_reply(node, &req->op, &req->merged, false, &reply);
         } else {
             char text[COORD_TEXT_MAX];
             snprintf(text, sizeof text, "NOQUORUM read answered by %u of %u replicas",
@@ -463,7 +472,7 @@ static bool node_get_alone(node_t *node, const coord_origin_t *origin, coord_op_
         coord_reply_t reply;
         coord_reply_init(&reply);
         if (rc >= 0) {
-            node_get_reply(node, op, &vs, &reply);
+            node_get_reply(node, op, &vs, true, &reply);
         } else {
             coord_reply_error(&reply, "NOQUORUM read answered by 0 of 1 replicas");
             node->stats.quorum_failures++;
