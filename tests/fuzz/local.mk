@@ -26,7 +26,7 @@ fuzz: tests/fuzz/fuzz_request
 .PHONY: fuzz
 
 CLEANFILES += tests/fuzz/fuzz_request
-EXTRA_DIST += tests/fuzz/fuzz_request.c tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/fuzz_request.c tests/fuzz/corpus tests/fuzz/fuzz_run.sh
 dist_check_SCRIPTS += tests/fuzz/run_fuzz_short.sh
 TESTS += tests/fuzz/run_fuzz_short.sh
 

@@ -1,39 +1,7 @@
 #!/bin/sh
-# run_fuzz_short.sh - builds the request parser's libFuzzer harness and fuzzes
-# it for a bounded time (FUZZ_SECONDS, default 20) from the seed corpus.
-# Skips (77) when clang is missing. New inputs go to a temporary directory,
-# so the seed corpus in the tree is never changed. To fuzz longer:
+# run_fuzz_short.sh - fuzzes the request parser's libFuzzer harness for a
+# bounded time (FUZZ_SECONDS, default 20); see fuzz_run.sh. To fuzz longer:
 #   make -C BUILD fuzz && BUILD/tests/fuzz/fuzz_request -max_total_time=3600 \
 #       CORPUS_DIR tests/fuzz/corpus/request
-: "${top_srcdir:?}" "${top_builddir:?}"
-seconds=${FUZZ_SECONDS:-20}
-clang=${CLANG:-$(command -v clang)}
-if [ -z "$clang" ]; then
-    echo "clang not found: skipping the fuzz run"
-    echo "0 passed, 0 failed"
-    exit 77
-fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/dynis-fuzz.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT INT TERM
-
-fail() {
-    echo "fuzz_request: $1"
-    echo "0 passed, 1 failed"
-    exit 1
-}
-
-make -s -C "$top_builddir" tests/fuzz/fuzz_request CLANG="$clang" >"$work/build.log" 2>&1 ||
-    { cat "$work/build.log"; fail "build failed"; }
-mkdir "$work/corpus"
-"$top_builddir/tests/fuzz/fuzz_request" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -artifact_prefix="$work/" -print_final_stats=1 \
-    "$work/corpus" "$top_srcdir/tests/fuzz/corpus/request" >"$work/fuzz.log" 2>&1
-status=$?
-tail -n 15 "$work/fuzz.log"
-if [ "$status" -ne 0 ]; then
-    for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
-        [ -f "$f" ] && { echo "input $f:"; od -c "$f" | head -n 20; }
-    done
-    fail "exit status $status"
-fi
-echo "1 passed, 0 failed"
+. "${top_srcdir:?}/tests/fuzz/fuzz_run.sh"
+fuzz_run fuzz_request request
