@@ -74,6 +74,7 @@ static const param_t config_params[] = {
     {"cluster-secret", P_STRING, OFF(cluster_secret), 0, 0, NULL, "", 0},
     {"weight", P_INT, OFF(weight), 1, CONFIG_WEIGHT_MAX, NULL, "1", 0},
     {"zone", P_STRING, OFF(zone), 0, 0, NULL, "", 0},
+    {"node-id", P_STRING, OFF(node_id), 0, 0, NULL, "", 0},
     {"gossip-interval", P_INT, OFF(gossip_interval), 1, INT_MAX, NULL, "1000", 0},
     {"anti-entropy-interval", P_INT, OFF(anti_entropy_interval), 0, INT_MAX, NULL, "10000", 0},
     {"hz", P_INT, OFF(hz), 1, CONFIG_HZ_MAX, NULL, "10", P_MUTABLE},
@@ -307,8 +308,26 @@ static int apply_line(config_t *cfg, int argc, char **args, buf_t *why)
     return rc;
 }
 
-static int check_quorums(const config_t *cfg, buf_t *err)
+/* True when id is empty or CONFIG_NODE_ID_LEN lowercase hex digits. */
+static bool node_id_valid(const char *id)
 {
+    size_t len = strlen(id);
+    if (len != 0 && len != CONFIG_NODE_ID_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* The checks that involve several parameters, or a parameter's format. */
+static int check_config(const config_t *cfg, buf_t *err)
+{
+    if (!node_id_valid(cfg->node_id)) {
+        buf_append_str(err, CONFIG_BANNER);
+        buf_printf(err, "node-id must be %d lowercase hex digits\n", CONFIG_NODE_ID_LEN);
+        return -1;
+    }
     if (cfg->read_quorum <= cfg->replicas && cfg->write_quorum <= cfg->replicas)
         return 0;
     buf_append_str(err, CONFIG_BANNER);
@@ -349,7 +368,7 @@ int config_load_text(config_t *cfg, const char *text, size_t len, buf_t *err)
         split_free(args, argc);
     }
     buf_free(&why);
-    return rc == 0 ? check_quorums(cfg, err) : rc;
+    return rc == 0 ? check_config(cfg, err) : rc;
 }
 
 /* Appends s to out as redis-server's sdscatrepr does: quoted, escaped. */

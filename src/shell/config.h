@@ -20,6 +20,7 @@
 
 /* Bounds of the parser. */
 #define CONFIG_LINE_ARGS_MAX 64
+#define CONFIG_NODE_ID_LEN 40 /* ring.h's RING_NODE_ID_LEN */
 #define CONFIG_FILE_BYTES_MAX (16u * 1024 * 1024)
 
 /* In Redis's order (aof_fsync_enum), which CONFIG SET's error lists. */
@@ -58,6 +59,7 @@ typedef struct config {
     char *cluster_secret; /* the bus's HMAC secret, "" for none */
     int weight;        /* this node's share of the ring */
     char *zone;        /* "" for none; replicas spread over zones */
+    char *node_id;     /* "": the stored one, or a random one at the first start */
     int gossip_interval;       /* ms */
     int anti_entropy_interval; /* ms; 0: off */
     int hz;

@@ -411,7 +411,9 @@ static bool identity_read(server_t *srv, store_t *s)
     return ok;
 }
 
-/* Makes a random actor and node id and stores them durably. */
+/* Makes a random actor (a new incarnation: no vector-clock counter of an
+ * earlier life of this node id can be reused) and the node id (the
+ * configured one, else random), and stores both durably. */
 static int identity_create(server_t *srv, store_t *s)
 {
     uint8_t rnd[8 + 20];
@@ -423,6 +425,8 @@ static int identity_create(server_t *srv, store_t *s)
     srv->actor |= srv->actor == 0; /* 0 is no actor */
     for (int i = 0; i < 20; i++)
         snprintf(srv->node_id + 2 * i, 3, "%02x", rnd[8 + i]);
+    if (srv->cfg->node_id[0] != '\0')
+        memcpy(srv->node_id, srv->cfg->node_id, 40);
     buf_t v = BUF_INIT, err = BUF_INIT;
     buf_put_u64be(&v, srv->actor);
     store_put(s, STORE_CF_META, meta_actor_key, strlen(meta_actor_key), v.data, v.len);
@@ -435,17 +439,26 @@ static int identity_create(server_t *srv, store_t *s)
         log_warning("Storing the node identity failed: %.*s", (int)err.len, err.data);
     buf_free(&v);
     buf_free(&err);
-    log_notice("No node identity found, created node id %s", srv->node_id);
+    log_notice("No node identity in %s: node id %.40s (%s), new actor %016llx", srv->cfg->dir,
+               srv->node_id, srv->cfg->node_id[0] ? "configured" : "random",
+               (unsigned long long)srv->actor);
     return rc;
 }
 
-/* Loads the actor and node id from the meta family, creating both at the
- * first start. */
+/* Loads the actor and node id from the meta family, creating them when the
+ * directory has none (first start, or a node that lost its data). A stored
+ * id that differs from the configured node-id is an error: the directory
+ * belongs to another node. */
 static int server_load_identity(server_t *srv)
 {
     store_t *s = rocks_store_store(srv->rs);
     int rc = identity_read(srv, s) ? 0 : identity_create(srv, s);
     srv->node_id[40] = '\0';
+    if (rc == 0 && srv->cfg->node_id[0] != '\0' && strcmp(srv->cfg->node_id, srv->node_id) != 0) {
+        log_warning("node-id %s differs from the id stored in %s (%s)", srv->cfg->node_id,
+                    srv->cfg->dir, srv->node_id);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -501,7 +514,7 @@ static int server_open_store(server_t *srv)
     }
     buf_free(&err);
     if (server_load_identity(srv) < 0) {
-        log_warning("Can't create the node identity");
+        log_warning("Can't load or create the node identity");
         return -1;
     }
     return 0;

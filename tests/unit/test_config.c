@@ -42,6 +42,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.hz, 10);
     ck_assert_int_eq(cfg.timeout, 0);
     ck_assert(!cfg.daemonize);
+    ck_assert_str_eq(cfg.node_id, "");
     config_free(&cfg);
 }
 END_TEST
@@ -134,6 +135,8 @@ START_TEST(fatal_errors_match_redis)
         {"daemonize maybe\n", "argument must be 'yes' or 'no'"},
         {"requirepass \"abc\n", "Unbalanced quotes in configuration line"},
         {"replicas 2\nread-quorum 3\n", "must not exceed replicas"},
+        {"node-id abc\n", "node-id must be 40 lowercase hex digits"},
+        {"node-id 0123456789ABCDEF0123456789abcdef01234567\n", "node-id must be 40"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         config_t cfg;
