@@ -35,22 +35,25 @@
  * expire_interval_ms; it deletes keys whose versions all expired at once.
  * Tombstones, which the node writes with expire_at_ms = now +
  * tombstone_grace_ms, go by Dynamo's rule: once the grace passed, the node
- * asks every other node of the key's preference list (N nodes of its current
- * ring) with a REAP_CHECK carrying its stored set, and deletes the tombstone
- * only when all of them confirmed they hold nothing live and the tombstone
- * or a descendant (or nothing at all), and the key did not change meanwhile.
- * A replica that disagrees merges the tombstone as it answers (and sends
- * what it holds, which the node merges), so a later check succeeds; a
- * replica that is down, disagrees or does not answer leaves the tombstone
- * for a later round, after a backoff per key (NODE_REAP_* in node_int.h
- * bound the checks in flight and started per round).
+ * sends a REAP_CHECK carrying its stored set to every other node of the
+ * key's preference list (N nodes of its current ring; all must be alive) and
+ * to every other member not failed (one may hold the key for others: an old
+ * owner after a ring change, a leaving node), and deletes the tombstone only
+ * when all of them confirmed they hold nothing live and the tombstone or a
+ * descendant (or nothing at all) and no hints for the key's preference list,
+ * and the key did not change meanwhile. A node that disagrees merges the
+ * tombstone as it answers (and sends what it holds, which the node merges),
+ * so a later check succeeds; a node that is down, disagrees or does not
+ * answer leaves the tombstone for a later round, after a backoff per key
+ * (NODE_REAP_* in node_int.h bound the checks in flight and started per
+ * round). node_reap.c has the details.
  *
  * Known limits: reads ask the N preference nodes only (substitutes keep
- * hints, not readable data), so a read needs R of them up; a hint of a
- * value written before a delete and delivered after every replica reclaimed
- * the tombstone (its target down longer than the grace, then reaped before
- * the hint arrived) brings the value back, as in Dynamo: the grace should
- * exceed how long hints wait; a handoff waits for every new owner,
+ * hints, not readable data), so a read needs R of them up; a node outside
+ * the preference list that was failed while the tombstone was reclaimed,
+ * holding the old value for others (for handoff or in a hint), brings it
+ * back when it returns, as in Dynamo: the grace is for such late arrivals;
+ * a handoff waits for every new owner,
  * so keys held for a failed owner stay until it returns or is forgotten.
  *
  * Node ids are ring.h's 40-hex-character strings. hint.h and ae.h name peers
