@@ -239,7 +239,7 @@ static int keyspace_cycle_reclaim(keyspace_t *ks, const buf_t *doomed,
         if (versions_decode(&vs, val, val_len) != VERSIONS_OK)
             continue;
         rc = reclaim(arg, key, key_len, &vs);
-        if (rc >= 0) {
+        if (rc == 0) {
             ks->stats.expired_keys += keyspace_classify(&vs).counted;
             n++;
         }

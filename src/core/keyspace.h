@@ -18,7 +18,8 @@
  * tombstones carry expire_at_ms = their write time + a grace (the node's
  * tombstone_grace_ms, by default KEYSPACE_TOMBSTONE_GRACE_MS), so replicas
  * can still learn of the delete for that long. keyspace_expire_cycle finds
- * such keys; its caller deletes them.
+ * such keys; its caller deletes them, or keeps one for now (the node keeps a
+ * tombstone until every replica has confirmed it holds the delete).
  *
  * Time is always an argument (now_ms). Every function returning int returns 0
  * (or a count) on success, else a negative keyspace_status.
@@ -86,14 +87,18 @@ void keyspace_note_lookup(keyspace_t *ks, const strop_op_t *op, const versions_t
 
 /* Deletes one reclaimable key: data_key (slot + key) whose stored set is old
  * (both borrowed for the call). It must delete the key and call
- * keyspace_note_write(ks, old, NULL, ...). Returns 0 or a negative status. */
+ * keyspace_note_write(ks, old, NULL, ...), or keep it for now. Returns 0 when
+ * it deleted the key, KEYSPACE_RECLAIM_KEPT when it kept it, or a negative
+ * status. */
+#define KEYSPACE_RECLAIM_KEPT 1
 typedef int (*keyspace_reclaim_fn)(void *arg, const void *data_key, size_t len,
                                    const versions_t *old);
 
 /* Active expiry: visits at most max_keys stored keys from a saved position
  * (wrapping at the end) and calls reclaim for each one the rule above allows
  * (after the visit, so reclaim may write to the store). Returns the number of
- * keys reclaimed, or the first negative status of the store or of reclaim. */
+ * keys reclaimed (kept ones not counted), or the first negative status of
+ * the store or of reclaim. */
 int keyspace_expire_cycle(keyspace_t *ks, uint64_t now_ms, uint32_t max_keys,
                           keyspace_reclaim_fn reclaim, void *arg);
 

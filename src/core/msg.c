@@ -68,7 +68,7 @@ static bool msg_decode_fields(msg_t *m, const msg_layout_t *l, cursor_t *c)
     if (l->hint && !msg_decode_id(c, m->hint_for))
         return false;
     if (l->status) {
-        if (!cursor_u8(c, &m->status) || m->status > MSG_STATUS_ERROR)
+        if (!cursor_u8(c, &m->status) || m->status > MSG_STATUS_MAX)
             return false;
     }
     if (l->body && !cursor_bytes(c, MSG_BODY_MAX, &m->body, &m->body_len))

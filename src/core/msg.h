@@ -43,7 +43,13 @@
  *   HINT_DELIVER  a hinted write for you (req_id: the hint's stamp)
  *   HANDOFF       a key of a slot the sender no longer replicates
  *   *_ACK         echo req_id and key
- *   GOSSIP        member digest + ring;  AE: an ae_msg_t */
+ *   GOSSIP        member digest + ring;  AE: an ae_msg_t
+ *   REAP_CHECK    may the sender reclaim its tombstone of key? body: the
+ *                 sender's stored version set (all dead, past their grace)
+ *   REAP_ACK      OK: this replica holds nothing live and every tombstone of
+ *                 the set or a descendant (or nothing at all); DISAGREE: it
+ *                 does not (it merged the set meanwhile, and body is what it
+ *                 holds now); ERROR: storage failure */
 #define MSG_TYPES(X)                                      \
     X(PUT_REPLICA, 1, true, true, false, true)            \
     X(PUT_ACK, 2, false, false, true, false)              \
@@ -56,7 +62,9 @@
     X(GOSSIP, 9, false, false, false, true)               \
     X(AE, 10, false, false, false, true)                  \
     X(HANDOFF, 11, true, false, false, true)              \
-    X(HANDOFF_ACK, 12, true, false, true, false)
+    X(HANDOFF_ACK, 12, true, false, true, false)          \
+    X(REAP_CHECK, 13, true, false, false, true)           \
+    X(REAP_ACK, 14, true, false, true, true)
 
 enum msg_type {
 #define MSG_ENUM(name, num, k, h, s, b) MSG_##name = num,
@@ -70,6 +78,8 @@ enum msg_status {
     MSG_STATUS_OK = 0,      /* done (GET_REPLY: found, body is the versions) */
     MSG_STATUS_MISSING = 1, /* GET_REPLY: the replica has no version of the key */
     MSG_STATUS_ERROR = 2,   /* the replica could not do it (storage failure) */
+    MSG_STATUS_DISAGREE = 3, /* REAP_ACK: the replica holds what the check does not cover */
+    MSG_STATUS_MAX = MSG_STATUS_DISAGREE,
 };
 
 typedef struct msg {

@@ -189,21 +189,23 @@ int node_store_set(node_t *node, const buf_t *data_key, const versions_t *old,
     return rc;
 }
 
-/* keyspace_reclaim_fn: deletes a key the expiry cycle found dead. */
+/* keyspace_reclaim_fn: deletes a key the expiry cycle found dead, or keeps
+ * a tombstone until its replicas confirmed it (node_reap). */
 static int node_reclaim(void *arg, const void *data_key, size_t len, const versions_t *old)
 {
     node_t *node = arg;
     buf_t dk = BUF_INIT;
     buf_append(&dk, data_key, len);
-    int rc = node_store_set(node, &dk, old, NULL);
+    int rc = node_reap(node, &dk, old);
     buf_free(&dk);
     return rc;
 }
 
-/* One round of active expiry (node_tick): reclaims what the keyspace's
- * cycle finds, through node_store_set. */
+/* One round of active expiry (node_tick): times reap checks out, then
+ * reclaims what the keyspace's cycle finds, through node_reap. */
 void node_expire_round(node_t *node)
 {
+    node_reap_round(node);
     if (keyspace_expire_cycle(node->ks, node->now_ms, node->cfg.expire_keys_max, node_reclaim,
                               node) < 0)
         node->stats.store_errors++;
@@ -476,6 +478,8 @@ void node_bus_message(node_t *node, uint64_t now_ms, const char *from, const voi
     case MSG_AE: node_on_ae(node, &m); break;
     case MSG_HANDOFF: node_on_handoff(node, &m); break;
     case MSG_HANDOFF_ACK: node_on_handoff_ack(node, &m); break;
+    case MSG_REAP_CHECK: node_on_reap_check(node, &m); break;
+    case MSG_REAP_ACK: node_on_reap_ack(node, &m); break;
     default: node->stats.bad_messages++; break;
     }
 }
@@ -621,6 +625,7 @@ node_t *node_new(const node_config_t *cfg, uint64_t seed, store_t *store, uint64
      * request of this node's previous life (before a crash) matches nothing
      * in this one. */
     node->reqs.next_id = (pcg32_next64(&node->rng) >> 1) | 1;
+    node->reap_next_id = (hash64_mix(node->reqs.next_id) >> 1) | 1; /* keeps the PRNG's draws */
     if (!node_load_generation(node) || !node_load_view(node) || !node_load_ring(node) ||
         !node_open_modules(node)) {
         node_free(node);
@@ -642,6 +647,7 @@ void node_free(node_t *node)
         return;
     node_outbox_clear(node);
     free(node->out);
+    node_reap_free(node);
     coord_table_free(&node->reqs);
     ae_free(node->ae);
     merkle_free(node->merkle);

@@ -32,16 +32,28 @@
  * at the coordinator (a forwarded SET ... GET or GETDEL at the node it was
  * forwarded to).
  * Reclaiming: node_tick runs the keyspace's expiry cycle every
- * expire_interval_ms; it deletes keys whose versions all expired, and
- * tombstones, which the node writes with expire_at_ms = now +
- * tombstone_grace_ms, once that grace passed.
+ * expire_interval_ms; it deletes keys whose versions all expired at once.
+ * Tombstones, which the node writes with expire_at_ms = now +
+ * tombstone_grace_ms, go by Dynamo's rule: once the grace passed, the node
+ * sends a REAP_CHECK carrying its stored set to every other node of the
+ * key's preference list (N nodes of its current ring; all must be alive) and
+ * to every other member not failed (one may hold the key for others: an old
+ * owner after a ring change, a leaving node), and deletes the tombstone only
+ * when all of them confirmed they hold nothing live and the tombstone or a
+ * descendant (or nothing at all) and no hints for the key's preference list,
+ * and the key did not change meanwhile. A node that disagrees merges the
+ * tombstone as it answers (and sends what it holds, which the node merges),
+ * so a later check succeeds; a node that is down, disagrees or does not
+ * answer leaves the tombstone for a later round, after a backoff per key
+ * (NODE_REAP_* in node_int.h bound the checks in flight and started per
+ * round). node_reap.c has the details.
  *
  * Known limits: reads ask the N preference nodes only (substitutes keep
- * hints, not readable data), so a read needs R of them up; a tombstone is
- * reclaimed after its grace whether or not every replica has it (Dynamo's
- * rule, drop it once every replica holds it, is not done): a replica that
- * missed the delete for longer than the grace can bring the value back
- * through read repair or anti-entropy; a handoff waits for every new owner,
+ * hints, not readable data), so a read needs R of them up; a node outside
+ * the preference list that was failed while the tombstone was reclaimed,
+ * holding the old value for others (for handoff or in a hint), brings it
+ * back when it returns, as in Dynamo: the grace is for such late arrivals;
+ * a handoff waits for every new owner,
  * so keys held for a failed owner stay until it returns or is forgotten.
  *
  * Node ids are ring.h's 40-hex-character strings. hint.h and ae.h name peers
@@ -79,6 +91,7 @@ enum node_test_break {
     NODE_BREAK_MERGE_DROPS_SIBLING, /* replica merges keep only the last sibling */
     NODE_BREAK_NO_FORWARD,        /* every node coordinates the writes it receives */
     NODE_BREAK_HINT_DROP,         /* substitutes acknowledge but keep no hint */
+    NODE_BREAK_EARLY_REAP,        /* tombstones reclaimed after the grace unconfirmed */
 };
 
 typedef struct node_config {
@@ -98,7 +111,8 @@ typedef struct node_config {
     uint64_t handoff_interval_ms;  /* how often a pending handoff is retried */
     uint64_t expire_interval_ms;   /* 0: no active expiry (reclaiming) */
     uint32_t expire_keys_max;      /* keys one expiry round visits */
-    uint64_t tombstone_grace_ms;   /* a tombstone is reclaimed this long after its write */
+    uint64_t tombstone_grace_ms;   /* a tombstone may be reclaimed this long after its
+                                    * write, once every replica confirmed it */
     uint64_t value_len_max;        /* APPEND's longest result (proto-max-bulk-len) */
     fd_config_t fd;
     hint_config_t hint;
@@ -139,6 +153,9 @@ typedef struct node_stats {
     uint64_t ring_changes;
     uint64_t bad_messages;    /* bus messages that did not decode */
     uint64_t store_errors;
+    uint64_t tombstones_reaped;        /* tombstones reclaimed (all replicas confirmed) */
+    uint64_t tombstone_reaps_deferred; /* past their grace but left for a later round:
+                                        * a replica down, disagreeing or silent */
 } node_stats_t;
 
 typedef struct node node_t;
@@ -197,6 +214,10 @@ const node_stats_t *node_stats(const node_t *node);
 uint64_t node_merkle_root(const node_t *node, const merkle_slots_t *mask);
 /* True when this node replicates slot (is in its preference list of N). */
 bool node_replicates(const node_t *node, uint16_t slot);
+/* True when the node coordinates client operations: it is alone, or it has
+ * heard its peers' ring (else they get CLUSTERDOWN). CLUSTER INFO's
+ * cluster_state is ok only while this holds. */
+bool node_ready(const node_t *node);
 /* True while keys of slots this node no longer replicates await handoff. */
 bool node_handoff_pending(const node_t *node);
 /* The peer key hint.h and ae.h use for id: its first 16 hex characters. */

@@ -4,4 +4,4 @@ libdyniscore_a_SOURCES += \
 	src/core/msg.c src/core/msg.h \
 	src/core/coord.c src/core/coord.h \
 	src/core/node.c src/core/node.h src/core/node_int.h \
-	src/core/node_data.c src/core/node_cluster.c
+	src/core/node_data.c src/core/node_cluster.c src/core/node_reap.c

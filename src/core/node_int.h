@@ -9,7 +9,9 @@
  *                   read path (R replies, merge, read repair), replica-side
  *                   handlers, request timeouts
  *   node_cluster.c  gossip, hinted handoff delivery, anti-entropy, handoff
- *                   after ring changes, node_tick and node_next_deadline */
+ *                   after ring changes, node_tick and node_next_deadline
+ *   node_reap.c     reclaiming tombstones: reap checks to every replica,
+ *                   their answers on both sides, backoff */
 #ifndef DYNIS_CORE_NODE_INT_H
 #define DYNIS_CORE_NODE_INT_H
 
@@ -31,6 +33,34 @@
 #define NODE_RING_EVERY 8        /* gossip carries the full ring one round in 8 */
 #define NODE_RING_FRESH_ROUNDS 20 /* ... and in every round this long after a change */
 #define NODE_ID_SIZE (RING_NODE_ID_LEN + 1)
+#define NODE_REAP_CHECKS_MAX 64    /* tombstone reap checks in flight */
+#define NODE_REAP_STARTS_MAX 16    /* reap checks one expiry round starts */
+#define NODE_REAP_WAITS_MAX 1024   /* keys whose reap backoff is remembered */
+#define NODE_REAP_BACKOFF_SHIFT_MAX 5 /* backoff up to 32 request timeouts */
+
+/* A tombstone's reap check in flight (node_reap.c). */
+typedef struct node_reap_peer {
+    char id[NODE_ID_SIZE];
+    bool confirmed;
+} node_reap_peer_t;
+
+typedef struct node_reap {
+    uint64_t id; /* the REAP_CHECKs' req_id; 0: a free entry */
+    buf_t data_key;
+    buf_t set;   /* the stored set that was checked, encoded */
+    uint64_t deadline_ms;
+    uint64_t ring_mark;
+    node_reap_peer_t *peers; /* owned: the nodes that must confirm */
+    uint32_t npeers, nconfirmed;
+} node_reap_t;
+
+/* A key's reap backoff, direct-mapped by the key's hash (a collision only
+ * forgets a backoff). */
+typedef struct node_reap_wait {
+    uint64_t key_hash;
+    uint64_t retry_ms;
+    uint32_t shift;
+} node_reap_wait_t;
 
 struct node {
     node_config_t cfg;
@@ -66,6 +96,10 @@ struct node {
     bool deleted;        /* a data key was deleted since the generation began */
     size_t member_count_saved;
     node_stats_t stats;
+    node_reap_t reaps[NODE_REAP_CHECKS_MAX];
+    node_reap_wait_t reap_waits[NODE_REAP_WAITS_MAX];
+    uint64_t reap_next_id;
+    uint32_t reap_started; /* checks the current expiry round started */
 };
 
 
@@ -88,7 +122,6 @@ bool node_alive(const node_t *node, const char *id);
 uint64_t node_ring_mark(const node_t *node);
 int node_save_meta(node_t *node, const char *name, const buf_t *val);
 void node_set_ring(node_t *node, ring_t *ring);
-bool node_ready(const node_t *node);
 void node_sync_ring(node_t *node);
 
 /* node_data.c: the write and read paths, replica handlers, request timers. */
@@ -104,6 +137,13 @@ void node_ack(node_t *node, const msg_t *req, enum msg_type type, int rc);
 void node_on_put_replica(node_t *node, const msg_t *m);
 void node_on_get_replica(node_t *node, const msg_t *m);
 void node_tick_requests(node_t *node);
+
+/* node_reap.c: reclaiming tombstones once every replica confirmed. */
+int node_reap(node_t *node, const buf_t *data_key, const versions_t *old);
+void node_reap_round(node_t *node);
+void node_on_reap_check(node_t *node, const msg_t *m);
+void node_on_reap_ack(node_t *node, const msg_t *m);
+void node_reap_free(node_t *node);
 
 /* node_cluster.c: gossip, hints, anti-entropy, handoff, node_tick. */
 void node_on_hint_ack(node_t *node, const msg_t *m);

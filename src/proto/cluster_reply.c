@@ -161,13 +161,15 @@ static cl_counts_t cl_count_slots(const cl_table_t *t)
     return c;
 }
 
-/* True when the ring is not empty and every slot has a node that is not
- * down among its preference list of N. */
+/* True when the node is ready, the ring is not empty and every slot has a
+ * node that is not down among its preference list of N. */
 static bool cl_state_ok(const cluster_src_t *src, const cl_table_t *t)
 {
     uint32_t cursor = 0;
     ring_range_t run;
     bool any = false;
+    if (!src->ready)
+        return false;
     while (ring_range_next(src->ring, src->replicas, &cursor, &run)) {
         bool served = false;
         for (size_t i = 0; i < run.count && !served; i++)

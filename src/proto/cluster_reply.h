@@ -29,8 +29,11 @@
  *           own entry as "master", then as "replica" every other node that
  *           follows it in a preference list of one of its slots.
  *   INFO    owner-based slot counts (ok / pfail / fail by the owner's state);
- *           cluster_state is ok while the ring is not empty and every slot
- *           has a node in its preference list of N that is not failed.
+ *           cluster_state is ok while the node is ready (src->ready: it
+ *           coordinates commands rather than answer CLUSTERDOWN, so a tool
+ *           that waits for ok can then send them), the ring is not empty and
+ *           every slot has a node in its preference list of N that is not
+ *           failed.
  * The config epoch of every node and both INFO epochs are the ring's epoch.
  *
  * Ownership: every pointer argument is borrowed for the call only. */
@@ -54,6 +57,7 @@ typedef struct cluster_src {
     size_t replicas;                /* N, the preference-list length listed */
     uint64_t messages_sent;         /* bus messages, for CLUSTER INFO */
     uint64_t messages_received;
+    bool ready; /* node_ready: the node coordinates client commands */
 } cluster_src_t;
 
 /* Appends CLUSTER INFO's text ("name:value\r\n" lines) to out. */

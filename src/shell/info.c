@@ -200,6 +200,8 @@ static void info_dynamo(server_t *srv, buf_t *out)
                LL(ns->handoff_keys), LL(ns->ring_changes), LL(as->rounds), LL(as->keys_exchanged),
                LL(keyspace_stats(node_keyspace(srv->node))->siblings_created), LL(ns->bad_messages),
                LL(ns->store_errors));
+    buf_printf(out, "tombstones_reaped:%llu\r\ntombstone_reaps_deferred:%llu\r\n",
+               LL(ns->tombstones_reaped), LL(ns->tombstone_reaps_deferred));
     buf_printf(out,
                "bus_bytes_in:%llu\r\nbus_bytes_out:%llu\r\nbus_messages_in:%llu\r\n"
                "bus_messages_out:%llu\r\nbus_dropped:%llu\r\nbus_auth_failures:%llu\r\n"

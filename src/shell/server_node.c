@@ -444,6 +444,7 @@ static void api_cluster_src(void *impl, cluster_src_t *src)
         .replicas = node_config(srv->node)->n,
         .messages_sent = bs->messages_out,
         .messages_received = bs->messages_in,
+        .ready = node_ready(srv->node),
     };
 }
 

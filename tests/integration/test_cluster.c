@@ -4,7 +4,8 @@
  * every other and stored on exactly N nodes (node-local KEYS and DBSIZE),
  * multi-key commands across nodes, siblings from concurrent DYN.PUTs and
  * their resolution, R=W=2 with one and two of three nodes killed and read
- * repair after restart, and the cluster secret on the bus. Each test forms
+ * repair after restart, the cluster secret on the bus, and cluster_state:ok
+ * on every node meaning that commands through any node work. Each test forms
  * its own cluster and stops it; every wait is a bounded poll. Run one test
  * with CK_RUN_CASE=<test name>. */
 #define _GNU_SOURCE /* strcasestr */
@@ -670,6 +671,48 @@ START_TEST(mget_of_many_keys)
 }
 END_TEST
 
+/* True when every node of cl knows every other and reports cluster_state:ok
+ * (a node that knows only itself serves alone, and reports ok, until gossip
+ * tells it of the others). */
+static bool all_state_ok(cluster_t *cl, redisContext **c)
+{
+    for (int i = 0; i < cl->count; i++) {
+        char state[CLUSTER_FIELD_MAX];
+        if (cluster_info_field(c[i], "cluster_state", state, sizeof state) != 0 ||
+            strcmp(state, "ok") != 0 || cluster_info_ll(c[i], "cluster_known_nodes") != cl->count)
+            return false;
+    }
+    return true;
+}
+
+/* A tool that waits for cluster_state:ok on every node and then sends
+ * commands must not get CLUSTERDOWN: a node that knows its peers reports ok
+ * only once it serves (it has their ring), right from the CLUSTER MEETs on
+ * (it used to report ok with its own lone ring at epoch 0 meanwhile). */
+START_TEST(state_ok_means_commands_work)
+{
+    cluster_t *cl = cluster_new(3, NULL);
+    ck_assert_msg(cl != NULL, "the nodes did not start");
+    redisContext *c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = conn(cl, i);
+    ck_assert_int_eq(cluster_meet(cl), 0);
+    int polls = 0;
+    while (!all_state_ok(cl, c) && polls++ < CLUSTER_FORM_TIMEOUT_MS / CLUSTER_POLL_MS)
+        sleep_poll();
+    ck_assert_msg(all_state_ok(cl, c), "cluster_state never became ok everywhere");
+    for (int i = 0; i < 3; i++) {
+        redisReply *r = redisCommand(c[i], "SET ready:%d v", i);
+        ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS,
+                      "SET through node %d after cluster_state:ok: %s", i,
+                      r && r->str ? r->str : "no reply");
+        freeReplyObject(r);
+        redisFree(c[i]);
+    }
+    cluster_free(cl);
+}
+END_TEST
+
 static void suite_setup(void)
 {
     procs_init();
@@ -699,5 +742,6 @@ Suite *make_suite(void)
     add_case(s, "quorum_survives_one_failure", quorum_survives_one_failure);
     add_case(s, "secret_keeps_strangers_out", secret_keeps_strangers_out);
     add_case(s, "mget_of_many_keys", mget_of_many_keys);
+    add_case(s, "state_ok_means_commands_work", state_ok_means_commands_work);
     return s;
 }

@@ -52,6 +52,7 @@ typedef struct sim_summary {
     uint64_t final_siblings;  /* keys holding siblings at the end */
     uint64_t hints_stored, hints_delivered;
     uint64_t read_repairs, ae_keys, handoff_keys, forwards;
+    uint64_t tombstones_reaped, reaps_deferred;
     uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
     uint64_t crashes, partitions, storage_faults, joins, leaves;
     uint64_t probes, probes_failed;

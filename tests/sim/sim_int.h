@@ -22,6 +22,9 @@
 #define SIM_CLIENT_TIMEOUT_MS 3000
 #define SIM_THINK_MS_MAX 20
 #define SIM_QUIET_MS_MAX 120000 /* the quiet phase gives up after this */
+#define SIM_TOMBSTONE_GRACE_MS 3000 /* short, so tombstones are reclaimed in a run */
+#define SIM_SAMPLE_MS 1000   /* the oracle looks for tombstones this often: less than
+                              * the grace, so it sees each before it can go */
 #define SIM_PROBES 40
 #define SIM_KEY_INDEX 16384  /* open-addressing index over keys (power of 2) */
 
@@ -54,7 +57,12 @@ typedef struct sim_key {
     dot_t *dots;      /* acknowledged writes */
     int32_t *sup;     /* per dot: the later acknowledged write whose past covered
                        * it when written (causally superseded), or -1 */
+    bool *tomb;       /* per dot: the write was a delete (a tombstone) */
     uint32_t ndots, capdots;
+    vclock_t deleted; /* the merged pasts of the acknowledged deletes: what they
+                       * superseded, which must never be live again */
+    vclock_t tombs_seen; /* the merged pasts of every tombstone seen in a store,
+                          * acknowledged or not (sim_oracle_sample) */
     char **items;     /* acknowledged cart items */
     uint32_t nitems, capitems;
     sim_trace_rec_t trace[SIM_TRACE_MAX];
@@ -117,6 +125,7 @@ typedef struct sim {
     uint32_t drop_permille, dup_permille;
     bool faulty;         /* faults are being injected (workload phase) */
     uint64_t next_fault_ms;
+    uint64_t next_sample_ms; /* sim_oracle_sample */
     sim_client_t clients[SIM_CLIENTS];
     sim_req_rec_t recs[SIM_CLIENTS][SIM_CLIENT_REQS];
     uint64_t ops_issued;
@@ -159,6 +168,9 @@ bool sim_violation(sim_t *s, int key, const char *fmt, ...) __attribute__((forma
 /* An acknowledged write of key: checks W durable copies now, records it. */
 void sim_oracle_acked(sim_t *s, int key, dot_t dot);
 void sim_oracle_cart_item(sim_t *s, int key, const char *item);
+/* Notes every tombstone the stores hold now: a write a tombstone covers may
+ * be gone once that tombstone is reclaimed, acknowledged or not. */
+void sim_oracle_sample(sim_t *s);
 /* The final checks, after the quiet phase. */
 void sim_oracle_final(sim_t *s);
 /* True when every replica of every key agrees (the quiet phase's goal). */

@@ -21,7 +21,8 @@ static void usage(void)
     fprintf(stderr, "usage: dynis-sim [--seed S] [--nodes 3..9] [--faults none|net|crash|all]\n"
                     "                 [--ops N] [--n N --r R --w W] [--sweep COUNT]\n"
                     "                 [--first-seed S] [--break none|ack-before-w|"
-                    "merge-drops-sibling|no-forward|hint-drop] [--verbose]\n");
+                    "merge-drops-sibling|no-forward|hint-drop|early-reap]\n"
+                    "                 [--verbose]\n");
     exit(2);
 }
 

@@ -2,7 +2,11 @@
  * and the checks a run must pass (see sim.h):
  *   - an acknowledged write is durable on W nodes when it is acknowledged;
  *   - after heal and quiet every acknowledged write is still there, as itself
- *     or superseded by a version whose past covers its dot;
+ *     or superseded by a version whose past covers its dot, or by a tombstone
+ *     seen in a store during the run (reclaimed since); an acknowledged delete
+ *     may be gone once reclaimed: the next check stands for it;
+ *   - no value an acknowledged delete superseded is live at the end (a
+ *     tombstone reclaimed too early lets it come back);
  *   - every replica of every key holds the same version set, no other node
  *     holds the key, and replicas' Merkle roots over shared slots agree;
  *   - a fault-free run with one writer per key never shows a sibling;
@@ -231,8 +235,10 @@ static bool sim_node_holds(sim_t *s, uint32_t i, const sim_key_t *k, dot_t dot)
     return h.covered;
 }
 
-/* The past of the version with exactly dot, from any node holding it. */
-static bool sim_find_past(sim_t *s, const sim_key_t *k, dot_t dot, vclock_t *past)
+/* The past of the version with exactly dot, from any node holding it, and
+ * whether it is a tombstone. */
+static bool sim_find_past(sim_t *s, const sim_key_t *k, dot_t dot, vclock_t *past,
+                          bool *tombstone)
 {
     versions_t vs = VERSIONS_INIT;
     bool found = false;
@@ -242,6 +248,7 @@ static bool sim_find_past(sim_t *s, const sim_key_t *k, dot_t dot, vclock_t *pas
         for (uint32_t v = 0; v < vs.len && !found; v++) {
             if (vs.items[v].dot.actor == dot.actor && vs.items[v].dot.counter == dot.counter) {
                 vclock_copy(past, &vs.items[v].past);
+                *tombstone = vs.items[v].tombstone;
                 found = true;
             }
         }
@@ -250,17 +257,23 @@ static bool sim_find_past(sim_t *s, const sim_key_t *k, dot_t dot, vclock_t *pas
     return found;
 }
 
-/* Marks the earlier acknowledged writes that the new one causally supersedes. */
-static void sim_mark_superseded(sim_t *s, sim_key_t *k, dot_t dot)
+/* Marks the earlier acknowledged writes that the new one causally
+ * supersedes; a delete adds its past to what must stay deleted. Returns
+ * whether the new write is a delete. */
+static bool sim_mark_superseded(sim_t *s, sim_key_t *k, dot_t dot)
 {
     vclock_t past = VCLOCK_INIT;
-    if (sim_find_past(s, k, dot, &past)) {
+    bool tombstone = false;
+    if (sim_find_past(s, k, dot, &past, &tombstone)) {
         for (uint32_t d = 0; d < k->ndots; d++) {
             if (k->sup[d] < 0 && vclock_covers(&past, k->dots[d]))
                 k->sup[d] = (int32_t)k->ndots;
         }
+        if (tombstone)
+            vclock_merge(&k->deleted, &past);
     }
     vclock_free(&past);
+    return tombstone;
 }
 
 void sim_oracle_acked(sim_t *s, int key, dot_t dot)
@@ -275,13 +288,15 @@ void sim_oracle_acked(sim_t *s, int key, dot_t dot)
         sim_violation(s, key, "write (%" PRIu64 ",%" PRIu64 ") acknowledged with %u durable "
                               "copies, fewer than W=%u", dot.actor, dot.counter, copies,
                       sim_write_quorum(s));
-    sim_mark_superseded(s, k, dot);
+    bool tombstone = sim_mark_superseded(s, k, dot);
     if (k->ndots == k->capdots) {
         k->capdots = k->capdots ? k->capdots * 2 : 8;
         k->dots = xrealloc(k->dots, k->capdots * sizeof *k->dots);
         k->sup = xrealloc(k->sup, k->capdots * sizeof *k->sup);
+        k->tomb = xrealloc(k->tomb, k->capdots * sizeof *k->tomb);
     }
     k->sup[k->ndots] = -1;
+    k->tomb[k->ndots] = tombstone;
     k->dots[k->ndots++] = dot;
 }
 
@@ -293,6 +308,23 @@ void sim_oracle_cart_item(sim_t *s, int key, const char *item)
         k->items = xrealloc(k->items, k->capitems * sizeof *k->items);
     }
     k->items[k->nitems++] = xstrdup(item);
+}
+
+void sim_oracle_sample(sim_t *s)
+{
+    versions_t vs = VERSIONS_INIT;
+    for (uint32_t key = 0; key < s->nkeys; key++) {
+        sim_key_t *k = &s->keys[key];
+        for (uint32_t i = 0; i < s->nnodes; i++) {
+            if (!s->nodes[i].ms || sim_read_data(s, i, k, &vs) != 1)
+                continue;
+            for (uint32_t v = 0; v < vs.len; v++) {
+                if (vs.items[v].tombstone)
+                    vclock_merge(&k->tombs_seen, &vs.items[v].past);
+            }
+        }
+    }
+    versions_free(&vs);
 }
 
 /* ---- convergence ---------------------------------------------------------- */
@@ -436,6 +468,24 @@ static void sim_print_versions(const sim_t *s, const versions_t *vs)
     }
 }
 
+/* A live version that an acknowledged delete superseded came back. */
+static void sim_key_resurrected(sim_t *s, int key, const versions_t *vs)
+{
+    const sim_key_t *k = &s->keys[key];
+    for (uint32_t i = 0; i < vs->len; i++) {
+        const version_t *v = &vs->items[i];
+        if (version_is_dead(v, s->now) || !vclock_covers(&k->deleted, v->dot))
+            continue;
+        if (sim_violation(s, key, "value (%" PRIu64 ",%" PRIu64 ") is live again after an "
+                                  "acknowledged delete superseded it", v->dot.actor,
+                          v->dot.counter)) {
+            fprintf(s->out, "  final version set:\n");
+            sim_print_versions(s, vs);
+        }
+        return;
+    }
+}
+
 static void sim_key_final(sim_t *s, const ring_t *ring, int key)
 {
     sim_key_t *k = &s->keys[key];
@@ -445,7 +495,8 @@ static void sim_key_final(sim_t *s, const ring_t *ring, int key)
      * by a later write that survives (pruned clocks may forget old dots). */
     bool *ok = xcalloc(k->ndots + 1, sizeof *ok);
     for (uint32_t d = k->ndots; d-- > 0;)
-        ok[d] = sim_covers(&vs, k->dots[d]) || (k->sup[d] >= 0 && ok[k->sup[d]]);
+        ok[d] = k->tomb[d] || sim_covers(&vs, k->dots[d]) ||
+                vclock_covers(&k->tombs_seen, k->dots[d]) || (k->sup[d] >= 0 && ok[k->sup[d]]);
     for (uint32_t d = 0; d < k->ndots; d++) {
         if (!ok[d]) {
             if (sim_violation(s, key, "acknowledged write (%" PRIu64 ",%" PRIu64 ") is lost",
@@ -457,6 +508,7 @@ static void sim_key_final(sim_t *s, const ring_t *ring, int key)
         }
     }
     free(ok);
+    sim_key_resurrected(s, key, &vs);
     for (uint32_t i = 0; i < k->nitems; i++) {
         if (!sim_cart_has(&vs, s->now, k->items[i])) {
             sim_violation(s, key, "acknowledged cart item %s is lost", k->items[i]);
@@ -529,6 +581,9 @@ void sim_oracle_free(sim_t *s)
         free(k->items);
         free(k->dots);
         free(k->sup);
+        free(k->tomb);
+        vclock_free(&k->deleted);
+        vclock_free(&k->tombs_seen);
         free(k->name);
     }
     s->nkeys = 0;

@@ -58,6 +58,7 @@ static void sim_node_config(const sim_t *s, uint32_t i, node_config_t *cfg)
     cfg->hint.backoff_max_ms = 1000;
     cfg->hint.ack_timeout_ms = 1000;
     cfg->ae.timeout_ms = 2000;
+    cfg->tombstone_grace_ms = SIM_TOMBSTONE_GRACE_MS;
     cfg->test_break = s->opts.brk;
 }
 
@@ -423,6 +424,10 @@ static void sim_run_until(sim_t *s, uint64_t until, bool (*done)(const sim_t *))
             return;
         }
         s->now = n.at > s->now ? n.at : s->now;
+        if (s->now >= s->next_sample_ms) {
+            sim_oracle_sample(s);
+            s->next_sample_ms = s->now + SIM_SAMPLE_MS;
+        }
         if (n.what == 1) {
             s->nodes[n.node].tick_floor = s->now + SIM_TICK_GUARD_MS;
             node_tick(s->nodes[n.node].node, sim_node_now(s, n.node));
@@ -557,6 +562,8 @@ static void sim_collect_node(sim_t *s, uint32_t i)
     sum->ae_keys += node_ae_stats(s->nodes[i].node)->keys_exchanged;
     sum->handoff_keys += st->handoff_keys;
     sum->forwards += st->forwarded;
+    sum->tombstones_reaped += st->tombstones_reaped;
+    sum->reaps_deferred += st->tombstone_reaps_deferred;
 }
 
 static void sim_collect(sim_t *s)
@@ -578,6 +585,7 @@ static void sim_print(const sim_t *s)
             "  siblings seen %" PRIu64 ", keys with siblings at the end %" PRIu64 "\n"
             "  hints stored %" PRIu64 " delivered %" PRIu64 ", read repairs %" PRIu64
             ", anti-entropy keys %" PRIu64 ", handoff keys %" PRIu64 ", forwards %" PRIu64 "\n"
+            "  tombstones reaped %" PRIu64 ", reaps deferred %" PRIu64 "\n"
             "  messages %" PRIu64 " dropped %" PRIu64 " duplicated %" PRIu64 ", crashes %" PRIu64
             ", partitions %" PRIu64 ", storage faults %" PRIu64 ", joins %" PRIu64
             ", leaves %" PRIu64 "\n"
@@ -587,6 +595,7 @@ static void sim_print(const sim_t *s)
             s->opts.r, s->opts.w, m->acked, m->failed, m->timed_out, m->writes_acked, m->reads_ok,
             m->carts_acked, m->siblings_seen, m->final_siblings, m->hints_stored,
             m->hints_delivered, m->read_repairs, m->ae_keys, m->handoff_keys, m->forwards,
+            m->tombstones_reaped, m->reaps_deferred,
             m->msgs_sent, m->msgs_dropped, m->msgs_duplicated, m->crashes, m->partitions,
             m->storage_faults, m->joins, m->leaves, m->probes, m->probes_failed, m->sim_ms,
             m->violations);
@@ -678,6 +687,7 @@ bool sim_break_parse(const char *name, enum node_test_break *out)
         {"merge-drops-sibling", NODE_BREAK_MERGE_DROPS_SIBLING},
         {"no-forward", NODE_BREAK_NO_FORWARD},
         {"hint-drop", NODE_BREAK_HINT_DROP},
+        {"early-reap", NODE_BREAK_EARLY_REAP},
     };
     for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
         if (strcmp(name, breaks[i].name) == 0) {

@@ -120,7 +120,7 @@ static int fake_render_views(const char *dir, const ring_t *ring, const member_t
                 view = NULL;
             }
         }
-        cluster_src_t src = {ring, view, members[i].id, replicas, 0, 0};
+        cluster_src_t src = {ring, view, members[i].id, replicas, 0, 0, true};
         int rc = view != NULL ? fake_render_node(dir, &src, i, i == 0) : -1;
         member_view_free(view);
         if (rc != 0)

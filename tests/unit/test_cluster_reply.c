@@ -62,7 +62,7 @@ static void fixture_init(fixture_t *f, size_t k, size_t in_view)
     ck_assert_ptr_nonnull(f->view);
     for (size_t i = 1; i < in_view; i++)
         ck_assert_int_eq(member_upsert(f->view, &f->members[i], 0), 1);
-    f->src = (cluster_src_t){f->ring, f->view, f->members[0].id, TEST_REPLICAS, 12, 34};
+    f->src = (cluster_src_t){f->ring, f->view, f->members[0].id, TEST_REPLICAS, 12, 34, true};
     buf_init(&f->out);
 }
 
@@ -523,6 +523,9 @@ START_TEST(info_counts_slots_by_owner_state)
              "cluster_slots_ok:%zu\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:%zu\r\n",
              mine, SLOT_COUNT - mine);
     check_info_has(&f, line);
+    f.src.ready = false; /* the node answers CLUSTERDOWN: so does INFO */
+    check_info_has(&f, "cluster_state:fail\r\ncluster_slots_assigned:16384\r\n");
+    f.src.ready = true;
     f.src.replicas = 1; /* now the others' slots have no live node */
     check_info_has(&f, "cluster_state:fail\r\n");
     ring_free(f.ring);

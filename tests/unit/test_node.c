@@ -3,7 +3,9 @@
  * message pump (no simulator): replication, forwarding, quorum errors,
  * hinted handoff, siblings from one context, read repair, bad input; the
  * node's keyspace and Merkle tree following every local change
- * (reclaiming, FLUSHALL), APPEND's length limit. */
+ * (reclaiming, FLUSHALL), APPEND's length limit; tombstones reclaimed only
+ * once every replica confirmed (and the test-only early-reap break caught);
+ * readiness (node_ready) gating client commands. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +60,16 @@ static int cl_index(const char *id)
     return -1;
 }
 
+/* Set by a test before cl_new: a short tombstone grace, a test-only break. */
+static uint64_t cl_grace_ms;
+static enum node_test_break cl_break;
+
 static void cl_config(int i, node_config_t *cfg)
 {
     node_config_default(cfg);
+    if (cl_grace_ms)
+        cfg->tombstone_grace_ms = cl_grace_ms;
+    cfg->test_break = cl_break;
     cl_id(i, cfg->id);
     cfg->actor = (uint64_t)i + 1;
     cfg->request_timeout_ms = 300;
@@ -535,6 +544,236 @@ START_TEST(append_respects_value_len_max)
 }
 END_TEST
 
+/* ---- reclaiming tombstones --------------------------------------------- */
+
+#define REAP_GRACE_MS 500
+#define REAP_RUN_MS 30000 /* enough for every backoff to end */
+
+/* True when node i stores a live version of key. */
+static bool live_at(cluster_t *cl, int i, const char *key)
+{
+    buf_t dk = BUF_INIT, val = BUF_INIT;
+    versions_t vs = VERSIONS_INIT;
+    slot_data_key(&dk, slot_of_key(key, strlen(key)), key, strlen(key));
+    bool live = store_get(&cl->st[i], STORE_CF_DATA, dk.data, dk.len, &val) == 1 &&
+                versions_decode(&vs, val.data, val.len) == VERSIONS_OK &&
+                versions_live_count(&vs, cl->now) > 0;
+    versions_free(&vs);
+    buf_free(&dk);
+    buf_free(&val);
+    return live;
+}
+
+/* True when a GET's reply r found a value. */
+static bool get_found(const coord_reply_t *r, uint64_t now)
+{
+    ck_assert(r && !reply_is_error(r));
+    return r->strop == STROP_REPLY_VALUE ||
+           (r->strop == STROP_REPLY_VALUES && versions_live_count(&r->values, now) > 0);
+}
+
+static uint64_t reaped(cluster_t *cl)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < cl->n; i++)
+        n += node_stats(cl->nodes[i])->tombstones_reaped;
+    return n;
+}
+
+static uint64_t deferred(cluster_t *cl)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < cl->n; i++)
+        n += node_stats(cl->nodes[i])->tombstone_reaps_deferred;
+    return n;
+}
+
+/* A 3-node N=3 cluster where key was written everywhere, then deleted
+ * (acknowledged by nodes 0 and 1) while node 2 was cut off: node 2 still
+ * holds the old value. AE is off, so only reap checks can tell it. */
+static cluster_t *cl_stale_replica(const char *key)
+{
+    cl_grace_ms = REAP_GRACE_MS;
+    cluster_t *cl = cl_new(3, 3, 2, 2);
+    cl_run(cl, 1000);
+    const char *set[] = {"SET", key, "old"}, *del[] = {"DEL", key};
+    ck_assert(cl_op(cl, 0, 1, 3, set)->wrote);
+    cl_run(cl, 100);
+    cl->cut[2] = true;
+    const coord_reply_t *r = cl_op(cl, 0, 2, 2, del);
+    ck_assert(r && !reply_is_error(r) && r->integer == 1);
+    cl->cut[2] = false;
+    ck_assert(live_at(cl, 2, key) && !live_at(cl, 0, key) && stored(cl, 0, key));
+    return cl;
+}
+
+/* Runs the cluster for ms in 10 ms steps; returns how many steps saw node 2
+ * still holding the old value while node 0 or 1 had dropped the tombstone
+ * (the resurrection Dynamo's rule prevents). */
+static int stale_while_reaped(cluster_t *cl, const char *key, uint64_t ms)
+{
+    int bad = 0;
+    for (uint64_t t = 0; t < ms; t += 10) {
+        cl_run(cl, 10);
+        bad += live_at(cl, 2, key) && (!stored(cl, 0, key) || !stored(cl, 1, key));
+    }
+    return bad;
+}
+
+START_TEST(tombstone_waits_for_an_unreachable_replica)
+{
+    cl_grace_ms = REAP_GRACE_MS;
+    cluster_t *cl = cl_new(3, 3, 2, 2);
+    cl_run(cl, 1000);
+    const char *set[] = {"SET", "t", "v"}, *del[] = {"DEL", "t"};
+    ck_assert(cl_op(cl, 0, 1, 3, set)->wrote);
+    ck_assert_int_eq(cl_op(cl, 0, 2, 2, del)->integer, 1);
+    cl_run(cl, 100);
+    cl->cut[2] = true; /* every node holds the tombstone; node 2 cannot answer */
+    cl_run(cl, 10 * REAP_GRACE_MS);
+    ck_assert(stored(cl, 0, "t") && stored(cl, 1, "t"));
+    ck_assert_uint_eq(reaped(cl), 0);
+    ck_assert_uint_gt(deferred(cl), 0);
+    cl->cut[2] = false;
+    cl_run(cl, REAP_RUN_MS);
+    for (int i = 0; i < 3; i++)
+        ck_assert(!stored(cl, i, "t"));
+    ck_assert_uint_eq(reaped(cl), 3);
+    cl_free(cl);
+}
+END_TEST
+
+START_TEST(tombstone_waits_for_a_stale_replica)
+{
+    cluster_t *cl = cl_stale_replica("s");
+    ck_assert_int_eq(stale_while_reaped(cl, "s", REAP_RUN_MS), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert(!stored(cl, i, "s"));
+    ck_assert_uint_eq(reaped(cl), 3);
+    ck_assert_uint_gt(deferred(cl), 0); /* node 2 disagreed first */
+    const char *get[] = {"GET", "s"};
+    for (int i = 0; i < 3; i++)
+        ck_assert(!get_found(cl_op(cl, i, 10 + (uint64_t)i, 2, get), cl->now));
+    ck_assert(!live_at(cl, 0, "s") && !live_at(cl, 1, "s") && !live_at(cl, 2, "s"));
+    cl_free(cl);
+}
+END_TEST
+
+/* The old rule (reclaim after the grace, unconfirmed) lets the value come
+ * back: the same run as above must catch it. */
+START_TEST(early_reap_break_resurrects)
+{
+    cl_break = NODE_BREAK_EARLY_REAP;
+    cluster_t *cl = cl_stale_replica("e");
+    ck_assert_int_gt(stale_while_reaped(cl, "e", 10 * REAP_GRACE_MS), 0);
+    const char *get[] = {"GET", "e"};
+    ck_assert(get_found(cl_op(cl, 2, 10, 2, get), cl->now));
+    cl_free(cl);
+}
+END_TEST
+
+/* Sends node 0 a REAP_CHECK of key with set (from node 1) and returns the
+ * REAP_ACK's status. */
+static int reap_check(cluster_t *cl, const char *key, const versions_t *set)
+{
+    buf_t body = BUF_INIT, bytes = BUF_INIT;
+    versions_encode(set, &body);
+    msg_t m = {.type = MSG_REAP_CHECK, .req_id = 7, .key = (const uint8_t *)key,
+               .key_len = strlen(key), .body = (const uint8_t *)body.data,
+               .body_len = body.len};
+    cl_id(1, m.from);
+    msg_encode(&m, &bytes);
+    node_bus_message(cl->nodes[0], cl->now, m.from, bytes.data, bytes.len);
+    mem_store_commit(cl->ms[0]);
+    size_t count;
+    const node_effect_t *e = node_outbox(cl->nodes[0], &count);
+    int status = -1;
+    msg_t r;
+    for (size_t k = 0; k < count; k++) {
+        if (e[k].kind == NODE_EFFECT_SEND && msg_decode(&r, e[k].bytes.data, e[k].bytes.len) &&
+            r.type == MSG_REAP_ACK && r.req_id == 7)
+            status = r.status;
+    }
+    node_outbox_clear(cl->nodes[0]);
+    buf_free(&body);
+    buf_free(&bytes);
+    return status;
+}
+
+/* The replica's side: nothing held confirms; a live value the tombstone
+ * supersedes does not, but the check brings the tombstone, so the next one
+ * confirms; a value written after the tombstone never confirms. */
+START_TEST(reap_check_answers)
+{
+    cluster_t *cl = cl_new(2, 1, 1, 1);
+    versions_t old = VERSIONS_INIT, tomb = VERSIONS_INIT;
+    version_write_t tw = {.tombstone = true, .expire_at_ms = cl->now};
+    dot_t dot;
+    ck_assert_int_eq(versions_write(&tomb, 99, cl->now, &tw, &dot), VERSIONS_OK);
+    ck_assert_int_eq(reap_check(cl, "none", &tomb), MSG_STATUS_OK);
+    ck_assert(!stored(cl, 0, "none"));
+    /* Node 0 holds a value; the tombstone's context covers it. */
+    version_write_t vw = {.value = "v", .value_len = 1};
+    ck_assert_int_eq(versions_write(&old, 5, cl->now, &vw, &dot), VERSIONS_OK);
+    buf_t dk = BUF_INIT, enc = BUF_INIT;
+    slot_data_key(&dk, slot_of_key("k", 1), "k", 1);
+    versions_encode(&old, &enc);
+    ck_assert_int_eq(store_put(&cl->st[0], STORE_CF_DATA, dk.data, dk.len, enc.data, enc.len), 0);
+    vclock_t ctx = VCLOCK_INIT;
+    versions_context(&old, &ctx);
+    versions_free(&tomb);
+    tw.context = &ctx;
+    ck_assert_int_eq(versions_write(&tomb, 99, cl->now, &tw, &dot), VERSIONS_OK);
+    ck_assert_int_eq(reap_check(cl, "k", &tomb), MSG_STATUS_DISAGREE);
+    ck_assert(!live_at(cl, 0, "k") && stored(cl, 0, "k"));
+    ck_assert_int_eq(reap_check(cl, "k", &tomb), MSG_STATUS_OK);
+    /* A newer value (its context covers the tombstone) is not confirmed. */
+    versions_t cur = VERSIONS_INIT;
+    versions_copy(&cur, &tomb);
+    vclock_t ctx2 = VCLOCK_INIT;
+    versions_context(&cur, &ctx2);
+    vw.context = &ctx2;
+    ck_assert_int_eq(versions_write(&cur, 5, cl->now, &vw, &dot), VERSIONS_OK);
+    buf_clear(&enc);
+    versions_encode(&cur, &enc);
+    ck_assert_int_eq(store_put(&cl->st[0], STORE_CF_DATA, dk.data, dk.len, enc.data, enc.len), 0);
+    ck_assert_int_eq(reap_check(cl, "k", &tomb), MSG_STATUS_DISAGREE);
+    ck_assert(live_at(cl, 0, "k"));
+    vclock_free(&ctx);
+    vclock_free(&ctx2);
+    versions_free(&cur);
+    versions_free(&old);
+    versions_free(&tomb);
+    buf_free(&dk);
+    buf_free(&enc);
+    cl_free(cl);
+}
+END_TEST
+
+/* ---- readiness ------------------------------------------------------------ */
+
+/* A node that met peers but has not heard their ring is not ready and
+ * answers CLUSTERDOWN (CLUSTER INFO reports cluster_state:fail from the
+ * same predicate); once the ring arrives it is ready and serves. */
+START_TEST(ready_gates_commands)
+{
+    cluster_t *cl = cl_new(3, 3, 2, 2);
+    const char *set[] = {"SET", "r", "v"};
+    ck_assert(!node_ready(cl->nodes[1]));
+    size_t lens[3] = {3, 1, 1};
+    node_client_op(cl->nodes[1], cl->now, 1, 3, set, lens);
+    cl_drain(cl, 1);
+    ck_assert_int_eq(cl->nreplies, 1);
+    ck_assert(reply_is_error(&cl->replies[0]));
+    cl_run(cl, 1000);
+    for (int i = 0; i < 3; i++)
+        ck_assert(node_ready(cl->nodes[i]));
+    const coord_reply_t *r = cl_op(cl, 1, 2, 3, set);
+    ck_assert(r && !reply_is_error(r));
+    cl_free(cl);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("node");
@@ -552,6 +791,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, keyspace_and_tree_follow_local_changes);
     tcase_add_test(tc, flush_empties_data_counts_and_tree);
     tcase_add_test(tc, append_respects_value_len_max);
+    tcase_add_test(tc, tombstone_waits_for_an_unreachable_replica);
+    tcase_add_test(tc, tombstone_waits_for_a_stale_replica);
+    tcase_add_test(tc, early_reap_break_resurrects);
+    tcase_add_test(tc, reap_check_answers);
+    tcase_add_test(tc, ready_gates_commands);
     suite_add_tcase(s, tc);
     return s;
 }
