@@ -233,7 +233,12 @@ static uint32_t ring_chunk_slots(const uint16_t *owner)
 
 /* Marks in freed[] the chunks that must change hands: unowned chunks, and
  * from each over-quota node its surplus, taken evenly spread over its
- * holdings (the middle of each of `surplus` equal stretches). */
+ * holdings: the picks fall at the same fraction of each of `surplus` equal
+ * stretches, and that fraction is staggered over the donors (the r-th of m
+ * donors picks at (2r + 1) / 2m of each stretch), so that chunks freed by
+ * neighbouring donors are not neighbours themselves. A receiver's chunks
+ * then sit apart, each in the preference lists of different slots, and its
+ * replica load matches its share. */
 static void ring_collect_surplus(const uint16_t *owner, uint32_t units, const uint32_t *target,
                                  bool *freed)
 {
@@ -243,6 +248,9 @@ static void ring_collect_surplus(const uint16_t *owner, uint32_t units, const ui
         if (!freed[u])
             have[owner[u]]++;
     }
+    uint32_t rank[RING_NODES_MAX], donors = 0;
+    for (size_t i = 0; i < RING_NODES_MAX; i++)
+        rank[i] = have[i] > target[i] ? donors++ : 0;
     uint32_t seen[RING_NODES_MAX] = {0};
     uint32_t taken[RING_NODES_MAX] = {0};
     for (size_t u = 0; u < units; u++) {
@@ -250,8 +258,9 @@ static void ring_collect_surplus(const uint16_t *owner, uint32_t units, const ui
         if (o == RING_NODE_NONE || have[o] <= target[o])
             continue;
         uint64_t surplus = have[o] - target[o];
-        /* The taken-th pick is the holding at (2 * taken + 1) * have / (2 * surplus). */
-        uint64_t pick = ((2 * (uint64_t)taken[o] + 1) * have[o]) / (2 * surplus);
+        /* The taken-th pick: holding (taken + (2 rank + 1) / 2 donors) * have / surplus. */
+        uint64_t pick = ((2 * (uint64_t)taken[o] * donors + 2 * rank[o] + 1) * have[o]) /
+                        (2 * (uint64_t)donors * surplus);
         if (taken[o] < surplus && seen[o] == pick) {
             freed[u] = true;
             taken[o]++;
@@ -299,7 +308,7 @@ static void ring_claim(uint16_t *owner, const ring_node_t *sorted, size_t count)
 {
     uint32_t size = ring_chunk_slots(owner);
     uint32_t units = SLOT_COUNT / size;
-    uint32_t target[RING_NODES_MAX];
+    uint32_t target[RING_NODES_MAX] = {0};
     uint16_t *chunk = xmalloc(units * sizeof *chunk);
     bool *freed = xmalloc(units * sizeof *freed);
     for (uint32_t u = 0; u < units; u++)

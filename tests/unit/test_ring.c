@@ -300,12 +300,15 @@ START_TEST(preference_lists_spread_zones)
 END_TEST
 
 /* Striped ownership spreads replicas: with equal weights, each node holds
- * within 25% of N / nodes of all N-replica placements. (With mixed weights a
- * heavy node cannot take more than one place per list, so replica load is
- * not proportional to weight in small clusters; that is inherent.) */
+ * within 15% of N / nodes of all N-replica placements, at every size a
+ * cluster grows through one join at a time (the donors' freed chunks are
+ * staggered; without that a joiner's chunks sat side by side and a fourth
+ * node held 0.78 of its share). (With mixed weights a heavy node cannot take
+ * more than one place per list, so replica load is not proportional to
+ * weight in small clusters; that is inherent.) */
 START_TEST(replica_load_balanced)
 {
-    static const size_t sizes[] = {4, 10, 32};
+    static const size_t sizes[] = {4, 5, 6, 7, 8, 9, 10, 11, 12, 32};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         ring_t *ring = grown_ring_weighted(sizes[k], 0, true);
         size_t n = ring_node_count(ring);
@@ -321,7 +324,7 @@ START_TEST(replica_load_balanced)
         }
         for (size_t i = 0; i < n; i++) {
             double ideal = (double)TEST_PREF_N * SLOT_COUNT * ring_node(ring, i)->weight / total;
-            ck_assert_msg(load[i] > 0.75 * ideal && load[i] < 1.25 * ideal,
+            ck_assert_msg(load[i] > 0.85 * ideal && load[i] < 1.15 * ideal,
                           "%zu nodes: node %zu load %u ideal %.0f", n, i, load[i], ideal);
         }
         ring_free(ring);
