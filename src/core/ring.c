@@ -231,41 +231,44 @@ static uint32_t ring_chunk_slots(const uint16_t *owner)
     return size;
 }
 
+/* The chunk at distance step k from u in the order u, u+1, u-1, u+2, ... */
+static uint32_t ring_outward(uint32_t u, uint32_t k, uint32_t units)
+{
+    uint32_t d = (k + 1) / 2 % units;
+    return k % 2 ? (u + d) % units : (u + units - d) % units;
+}
+
 /* Marks in freed[] the chunks that must change hands: unowned chunks, and
- * from each over-quota node its surplus, taken evenly spread over its
- * holdings: the picks fall at the same fraction of each of `surplus` equal
- * stretches, and that fraction is staggered over the donors (the r-th of m
- * donors picks at (2r + 1) / 2m of each stretch), so that chunks freed by
- * neighbouring donors are not neighbours themselves. A receiver's chunks
- * then sit apart, each in the preference lists of different slots, and its
- * replica load matches its share. */
+ * the over-quota nodes' surplus, spread evenly around the ring: the j-th of
+ * S surplus chunks is the one nearest to position (j + 1/2) * units / S
+ * whose owner still has surplus. Freed chunks are therefore about
+ * units / S apart, wherever their donors' holdings are, so a receiver's new
+ * chunks sit apart, each in the preference lists of different slots, and
+ * its replica load matches its share. */
 static void ring_collect_surplus(const uint16_t *owner, uint32_t units, const uint32_t *target,
                                  bool *freed)
 {
-    uint32_t have[RING_NODES_MAX] = {0};
+    uint32_t left[RING_NODES_MAX] = {0};
     for (size_t u = 0; u < units; u++) {
         freed[u] = owner[u] == RING_NODE_NONE;
         if (!freed[u])
-            have[owner[u]]++;
+            left[owner[u]]++;
     }
-    uint32_t rank[RING_NODES_MAX], donors = 0;
-    for (size_t i = 0; i < RING_NODES_MAX; i++)
-        rank[i] = have[i] > target[i] ? donors++ : 0;
-    uint32_t seen[RING_NODES_MAX] = {0};
-    uint32_t taken[RING_NODES_MAX] = {0};
-    for (size_t u = 0; u < units; u++) {
-        uint16_t o = owner[u];
-        if (o == RING_NODE_NONE || have[o] <= target[o])
-            continue;
-        uint64_t surplus = have[o] - target[o];
-        /* The taken-th pick: holding (taken + (2 rank + 1) / 2 donors) * have / surplus. */
-        uint64_t pick = ((2 * (uint64_t)taken[o] * donors + 2 * rank[o] + 1) * have[o]) /
-                        (2 * (uint64_t)donors * surplus);
-        if (taken[o] < surplus && seen[o] == pick) {
-            freed[u] = true;
-            taken[o]++;
+    uint64_t surplus = 0;
+    for (size_t i = 0; i < RING_NODES_MAX; i++) {
+        left[i] = left[i] > target[i] ? left[i] - target[i] : 0;
+        surplus += left[i];
+    }
+    for (uint64_t j = 0; j < surplus; j++) {
+        uint32_t at = (uint32_t)((2 * j + 1) * units / (2 * surplus));
+        for (uint32_t k = 0; k < units; k++) {
+            uint32_t u = ring_outward(at, k, units);
+            if (!freed[u] && left[owner[u]] > 0) {
+                freed[u] = true;
+                left[owner[u]]--;
+                break;
+            }
         }
-        seen[o]++;
     }
 }
 
