@@ -302,9 +302,8 @@ END_TEST
 /* Striped ownership spreads replicas: with equal weights, each node holds
  * within 15% of N / nodes of all N-replica placements, at every size a
  * cluster grows through one join at a time (the donors' freed chunks are
- * spread evenly around the ring; without that a joiner's chunks sat side by
- * side and a fourth
- * node held 0.78 of its share). (With mixed weights a heavy node cannot take
+ * spread evenly around the ring; without that a joiner's chunks sat side
+ * by side and a fourth node held 0.78 of its share). (With mixed weights a heavy node cannot take
  * more than one place per list, so replica load is not proportional to
  * weight in small clusters; that is inherent.) */
 START_TEST(replica_load_balanced)
