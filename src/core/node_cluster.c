@@ -1,7 +1,14 @@
 /* node_cluster.c - what a node does in the background (see node_int.h):
  * gossip (member digest and ring), hinted handoff delivery, anti-entropy
  * sessions, handoff of keys after ring changes, and the timers that drive
- * them (node_tick, node_next_deadline). */
+ * them (node_tick, node_next_deadline).
+ *
+ * The background budget (budget.h, node->budget): hint delivery batches,
+ * handoff keys, anti-entropy session starts and the initiator's messages
+ * wait while it is spent (read repair, in node_data.c, is skipped); every
+ * byte they send is charged, and so is what a responder answers (it never
+ * waits: its peer's session would time out). Gossip and the client data
+ * path are not background work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +17,39 @@
 #include "core/slot.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+
+/* ---- the background budget ---------------------------------------------- */
+
+bool node_bg_try(node_t *node)
+{
+    if (budget_try(&node->budget, node->now_ms))
+        return true;
+    node->budget_waiting = true;
+    return false;
+}
+
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from)
+{
+    uint64_t bytes = 0;
+    for (size_t i = out_from; i < node->out_len; i++) {
+        if (node->out[i].kind == NODE_EFFECT_SEND)
+            bytes += node->out[i].bytes.len;
+    }
+    budget_charge(&node->budget, node->now_ms, bytes);
+    node->stats.background_bytes[kind] += bytes;
+}
+
+void node_set_background_rate(node_t *node, uint64_t now_ms, uint64_t bytes_per_sec)
+{
+    node->now_ms = now_ms;
+    node->cfg.background_bytes_per_sec = bytes_per_sec;
+    budget_set_rate(&node->budget, bytes_per_sec, now_ms);
+}
+
+const budget_t *node_budget(const node_t *node)
+{
+    return &node->budget;
+}
 
 /* ---- hint and handoff acknowledgements ----------------------------------- */
 
@@ -34,6 +74,7 @@ void node_on_handoff(node_t *node, const msg_t *m)
     int rc = STORE_EIO;
     if (node_replicates(node, slot_of_key(m->key, m->key_len)))
         rc = node_merge_encoded(node, m->key, m->key_len, m->body, m->body_len);
+    node->stats.handoff_received += rc == 0;
     node_ack(node, m, MSG_HANDOFF_ACK, rc);
 }
 
@@ -138,8 +179,10 @@ void node_gossip_in(node_t *node, const msg_t *m)
     node_sync_ring(node);
 }
 
+/* Sends anti-entropy's messages and charges them to the budget. */
 static void node_ae_flush(node_t *node, ae_outbox_t *out)
 {
+    size_t mark = node->out_len;
     for (uint32_t i = 0; i < out->len; i++) {
         char id[NODE_ID_SIZE];
         if (!node_peer_id(node, out->items[i].peer, id))
@@ -149,15 +192,75 @@ static void node_ae_flush(node_t *node, ae_outbox_t *out)
         node_send(node, id, &m);
     }
     ae_outbox_clear(out);
+    node_bg_charge(node, NODE_BG_AE, mark);
+}
+
+static void node_ae_handle(node_t *node, uint64_t peer, const void *bytes, size_t len)
+{
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_handle_message(node->ae, node->now_ms, peer, bytes, len, &out);
+    node_ae_flush(node, &out);
+    ae_outbox_free(&out);
+}
+
+/* True when a message from a responder (this node initiated the session)
+ * arrives while the budget is spent: the node's answer must wait. Messages
+ * to sessions this node answers never wait. */
+static bool node_ae_must_wait(node_t *node, const void *bytes, size_t len)
+{
+    if (budget_ready_ms(&node->budget) <= node->now_ms)
+        return false;
+    ae_msg_t m;
+    if (!ae_msg_decode(&m, bytes, len))
+        return false; /* ae counts and drops it */
+    bool from_responder = !m.from_initiator;
+    ae_msg_free(&m);
+    return from_responder && !node_bg_try(node);
+}
+
+/* Keeps a message until the budget is ready (dropped when NODE_AE_HELD_MAX
+ * wait already: its session times out and a later round starts again). */
+static void node_ae_hold(node_t *node, uint64_t peer, const void *bytes, size_t len)
+{
+    if (node->n_ae_held == NODE_AE_HELD_MAX)
+        return;
+    if (!node->ae_held)
+        node->ae_held = xcalloc(NODE_AE_HELD_MAX, sizeof *node->ae_held);
+    struct node_ae_held *h = &node->ae_held[node->n_ae_held++];
+    h->peer = peer;
+    buf_init(&h->bytes);
+    buf_append(&h->bytes, bytes, len);
 }
 
 void node_on_ae(node_t *node, const msg_t *m)
 {
-    ae_outbox_t out = AE_OUTBOX_INIT;
-    ae_handle_message(node->ae, node->now_ms, node_peer_key(m->from), m->body, m->body_len,
-                      &out);
-    node_ae_flush(node, &out);
-    ae_outbox_free(&out);
+    uint64_t peer = node_peer_key(m->from);
+    if (node_ae_must_wait(node, m->body, m->body_len))
+        node_ae_hold(node, peer, m->body, m->body_len);
+    else
+        node_ae_handle(node, peer, m->body, m->body_len);
+}
+
+/* Handles the held messages, in arrival order, while the budget allows. */
+static void node_ae_release(node_t *node)
+{
+    size_t done = 0;
+    while (done < node->n_ae_held && node_bg_try(node)) {
+        struct node_ae_held *h = &node->ae_held[done++];
+        node_ae_handle(node, h->peer, h->bytes.data, h->bytes.len);
+        buf_free(&h->bytes);
+    }
+    memmove(node->ae_held, node->ae_held + done, (node->n_ae_held - done) * sizeof *node->ae_held);
+    node->n_ae_held -= done;
+}
+
+void node_ae_held_free(node_t *node)
+{
+    for (size_t i = 0; i < node->n_ae_held; i++)
+        buf_free(&node->ae_held[i].bytes);
+    free(node->ae_held);
+    node->ae_held = NULL;
+    node->n_ae_held = 0;
 }
 
 /* ---- gossip rounds, hint delivery, anti-entropy rounds ------------------ */
@@ -269,23 +372,32 @@ static void node_send_hints(node_t *node, const char *id, const hint_batch_t *ba
     }
 }
 
+/* A batch of hints for every reachable target that has one due, while
+ * the budget allows (rehoming stays local and never waits). */
 static void node_deliver_hints(node_t *node)
 {
     uint64_t *targets = xcalloc(HINT_TARGETS_MAX, sizeof *targets);
     uint32_t n = hint_targets(node->hints, targets, HINT_TARGETS_MAX);
     hint_batch_t batch = HINT_BATCH_INIT;
+    bool spent = false;
     for (uint32_t i = 0; i < n; i++) {
         char id[NODE_ID_SIZE];
         bool known = node_peer_id(node, targets[i], id);
         bool in_ring = known && ring_node_index(node->ring, id) >= 0;
-        if (in_ring && !node_alive(node, id))
+        if (in_ring && (spent || !node_alive(node, id)))
             continue;
+        if (in_ring && !node_bg_try(node)) {
+            spent = true;
+            continue;
+        }
         if (hint_next_batch(node->hints, targets[i], node->now_ms, &batch) <= 0)
             continue;
+        size_t mark = node->out_len;
         if (in_ring)
             node_send_hints(node, id, &batch);
         else
             node_rehome_hints(node, targets[i], &batch);
+        node_bg_charge(node, NODE_BG_HINTS, mark);
     }
     hint_batch_free(&batch);
     free(targets);
@@ -316,6 +428,8 @@ void node_ae_local_slots(void *arg, merkle_slots_t *out)
     node_shared_slots(arg, NULL, out);
 }
 
+/* Starts one anti-entropy session with a random live peer that shares
+ * slots with this node. */
 static void node_ae_round(node_t *node)
 {
     size_t idx[MEMBER_TARGETS_MAX];
@@ -343,8 +457,12 @@ static void node_ae_round(node_t *node)
 
 typedef struct node_handoff_scan {
     node_t *node;
-    size_t found; /* keys seen that must move */
+    uint64_t found;   /* keys seen that must move */
+    uint32_t slots;   /* slots they are in */
+    int last_slot;    /* the slot of the last key found (-1: none yet) */
     size_t sent;
+    bool sending;     /* false once the batch is full or the budget spent */
+    bool deferred;    /* the budget stopped the round */
 } node_handoff_scan_t;
 
 static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
@@ -358,8 +476,30 @@ static bool node_handoff_in_flight(const node_t *node, const void *key, size_t l
     return false;
 }
 
-/* Sends one key of a slot this node does not replicate to every node of
- * the slot's preference list. */
+/* Sends one key to every node of its slot's preference list. */
+static void node_handoff_send(node_t *node, coord_req_t *req, uint16_t slot, const uint8_t *k,
+                              size_t key_len, const void *val, size_t val_len)
+{
+    buf_append(&req->data_key, k, key_len);
+    req->sent_hash = hash64(val, val_len, 0);
+    req->ring_mark = node_ring_mark(node);
+    req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
+    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+    size_t len = node_walk(node, slot, node_nrep(node), ids);
+    size_t mark = node->out_len;
+    for (size_t i = 0; i < len; i++) {
+        coord_req_add_target(req, ids[i], "");
+        msg_t m = {.type = MSG_HANDOFF, .req_id = req->req_id,
+                   .key = k + SLOT_KEY_PREFIX_LEN, .key_len = key_len - SLOT_KEY_PREFIX_LEN,
+                   .body = val, .body_len = val_len};
+        node_send(node, ids[i], &m);
+    }
+    node_bg_charge(node, NODE_BG_HANDOFF, mark);
+    node->stats.handoff_sent++;
+}
+
+/* A key of a slot this node does not replicate (the scan visits only
+ * those): counted, and sent while the round may still send. */
 static int node_handoff_key(void *arg, const void *key, size_t key_len, const void *val,
                             size_t val_len)
 {
@@ -369,61 +509,105 @@ static int node_handoff_key(void *arg, const void *key, size_t key_len, const vo
     if (key_len < SLOT_KEY_PREFIX_LEN)
         return 0;
     uint16_t slot = (uint16_t)(k[0] << 8 | k[1]);
-    if (node_replicates(node, slot))
-        return 0;
     s->found++;
-    if (s->sent >= NODE_HANDOFF_BATCH_MAX)
-        return 1;
-    if (node_handoff_in_flight(node, key, key_len))
-        return 0;
-    coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
-    if (!req)
-        return 1;
-    s->sent++;
-    buf_append(&req->data_key, key, key_len);
-    req->sent_hash = hash64(val, val_len, 0);
-    req->ring_mark = node_ring_mark(node);
-    req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
-    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
-    size_t len = node_walk(node, slot, node_nrep(node), ids);
-    for (size_t i = 0; i < len; i++) {
-        coord_req_add_target(req, ids[i], "");
-        msg_t m = {.type = MSG_HANDOFF, .req_id = req->req_id,
-                   .key = k + SLOT_KEY_PREFIX_LEN, .key_len = key_len - SLOT_KEY_PREFIX_LEN,
-                   .body = val, .body_len = val_len};
-        node_send(node, ids[i], &m);
+    if (slot != s->last_slot) {
+        s->slots++;
+        s->last_slot = slot;
     }
+    if (!s->sending || node_handoff_in_flight(node, key, key_len))
+        return 0;
+    if (s->sent >= NODE_HANDOFF_BATCH_MAX || !node_bg_try(node)) {
+        s->deferred = s->sent < NODE_HANDOFF_BATCH_MAX;
+        s->sending = false;
+        return 0;
+    }
+    coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
+    if (!req) {
+        s->sending = false;
+        return 0;
+    }
+    s->sent++;
+    node_handoff_send(node, req, slot, k, key_len, val, val_len);
     return 0;
 }
 
-/* One pass over the data family (only while something may need to move). */
-static void node_handoff_round(node_t *node)
+/* Scans the keys of slots first..last (inclusive). */
+static int node_handoff_scan_slots(node_handoff_scan_t *scan, uint32_t first, uint32_t last)
 {
-    node_handoff_scan_t scan = {.node = node};
-    if (store_scan(node->store, STORE_CF_DATA, NULL, 0, NULL, 0, node_handoff_key, &scan) < 0) {
-        node->stats.store_errors++;
-        return;
-    }
-    node->handoff_pending = scan.found > 0;
-    node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;
+    uint8_t start[SLOT_KEY_PREFIX_LEN] = {(uint8_t)(first >> 8), (uint8_t)first};
+    uint8_t end[SLOT_KEY_PREFIX_LEN] = {(uint8_t)((last + 1) >> 8), (uint8_t)(last + 1)};
+    bool to_end = last + 1 == SLOT_COUNT;
+    return store_scan(scan->node->store, STORE_CF_DATA, start, sizeof start, to_end ? NULL : end,
+                      to_end ? 0 : sizeof end, node_handoff_key, scan);
 }
 
-/* The next handoff round: at the interval while keys move, backing off (up
- * to NODE_HANDOFF_BACKOFF_MAX intervals) while they wait on unreachable
- * owners, since each round scans the data family. */
-static uint64_t node_handoff_delay(const node_t *node)
+/* One pass over the runs of slots this node does not replicate (only while
+ * something may need to move): counts what is left, sends up to
+ * NODE_HANDOFF_BATCH_MAX keys while the budget allows. Returns when the
+ * next round is due. */
+static uint64_t node_handoff_round(node_t *node)
 {
+    if (!node_bg_try(node))
+        return budget_ready_ms(&node->budget);
+    node_handoff_scan_t scan = {.node = node, .last_slot = -1, .sending = true};
+    int rc = 0;
+    for (uint32_t slot = 0; slot < SLOT_COUNT && rc >= 0; slot++) {
+        if (node_replicates(node, (uint16_t)slot))
+            continue;
+        uint32_t last = slot;
+        while (last + 1 < SLOT_COUNT && !node_replicates(node, (uint16_t)(last + 1)))
+            last++;
+        rc = node_handoff_scan_slots(&scan, slot, last);
+        slot = last;
+    }
+    if (rc < 0) {
+        node->stats.store_errors++;
+        return node->now_ms + node->cfg.handoff_interval_ms;
+    }
+    node->handoff_pending = scan.found > 0;
+    node->handoff_left = scan.found;
+    node->handoff_slots_left = scan.slots;
+    if (scan.deferred)
+        return budget_ready_ms(&node->budget);
+    node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;
+    /* At the interval while keys move, backing off (up to
+     * NODE_HANDOFF_BACKOFF_SHIFT_MAX doublings) while they wait on
+     * unreachable owners. */
     uint32_t shift = node->handoff_idle < NODE_HANDOFF_BACKOFF_SHIFT_MAX
                          ? node->handoff_idle
                          : NODE_HANDOFF_BACKOFF_SHIFT_MAX;
-    return node->cfg.handoff_interval_ms << shift;
+    return node->now_ms + (node->cfg.handoff_interval_ms << shift);
+}
+
+uint64_t node_handoff_left(const node_t *node, uint32_t *slots_out)
+{
+    *slots_out = node->handoff_pending ? node->handoff_slots_left : 0;
+    return node->handoff_pending ? node->handoff_left : 0;
 }
 
 /* ---- the timers ---------------------------------------------------------- */
 
+static void node_tick_ae(node_t *node)
+{
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_tick(node->ae, node->now_ms, &out);
+    node_ae_flush(node, &out);
+    ae_outbox_free(&out);
+    node_ae_release(node);
+    if (!node->cfg.ae_interval_ms || node->now_ms < node->next_ae_ms)
+        return;
+    if (node_bg_try(node)) {
+        node_ae_round(node);
+        node->next_ae_ms = node->now_ms + node->cfg.ae_interval_ms;
+    } else {
+        node->next_ae_ms = budget_ready_ms(&node->budget);
+    }
+}
+
 void node_tick(node_t *node, uint64_t now_ms)
 {
     node->now_ms = now_ms;
+    node->budget_waiting = false;
     node_tick_requests(node);
     if (now_ms >= node->next_gossip_ms) {
         node_gossip_round(node);
@@ -432,18 +616,9 @@ void node_tick(node_t *node, uint64_t now_ms)
     if (hint_tick(node->hints, now_ms, &node->rng) < 0)
         node->stats.store_errors++;
     node_deliver_hints(node);
-    ae_outbox_t out = AE_OUTBOX_INIT;
-    ae_tick(node->ae, now_ms, &out);
-    node_ae_flush(node, &out);
-    ae_outbox_free(&out);
-    if (node->cfg.ae_interval_ms && now_ms >= node->next_ae_ms) {
-        node_ae_round(node);
-        node->next_ae_ms = now_ms + node->cfg.ae_interval_ms;
-    }
-    if (node->handoff_pending && now_ms >= node->next_handoff_ms) {
-        node_handoff_round(node);
-        node->next_handoff_ms = now_ms + node_handoff_delay(node);
-    }
+    node_tick_ae(node);
+    if (node->handoff_pending && now_ms >= node->next_handoff_ms)
+        node->next_handoff_ms = node_handoff_round(node);
     if (node->cfg.expire_interval_ms && now_ms >= node->next_expire_ms) {
         node_expire_round(node);
         node->next_expire_ms = now_ms + node->cfg.expire_interval_ms;
@@ -464,5 +639,7 @@ uint64_t node_next_deadline(const node_t *node)
         next = min_u64(next, node->next_handoff_ms);
     if (node->cfg.expire_interval_ms)
         next = min_u64(next, node->next_expire_ms);
+    if (node->budget_waiting || node->n_ae_held > 0)
+        next = min_u64(next, budget_ready_ms(&node->budget));
     return min_u64(next, ae_next_deadline(node->ae));
 }

@@ -31,6 +31,7 @@
 #define NODE_RING_EVERY 8        /* gossip carries the full ring one round in 8 */
 #define NODE_RING_FRESH_ROUNDS 20 /* ... and in every round this long after a change */
 #define NODE_ID_SIZE (RING_NODE_ID_LEN + 1)
+#define NODE_AE_HELD_MAX AE_SESSIONS_MAX /* anti-entropy messages waiting for the budget */
 
 struct node {
     node_config_t cfg;
@@ -49,6 +50,15 @@ struct node {
     uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
+    uint64_t handoff_left; /* keys found to move by the last round ... */
+    uint32_t handoff_slots_left; /* ... and their slots */
+    budget_t budget; /* the background budget */
+    bool budget_waiting; /* work waits for the budget: tick when it is ready */
+    struct node_ae_held {
+        uint64_t peer;
+        buf_t bytes;
+    } *ae_held; /* responders' messages held while the budget is spent (initiator side) */
+    size_t n_ae_held;
     bool ring_heard; /* a peer's ring was seen (or loaded): rebalancing is safe */
     uint64_t ring_changed_ms;
     /* Derived from the ring at every change: the runs of slots sharing a
@@ -112,5 +122,11 @@ void node_on_handoff_ack(node_t *node, const msg_t *m);
 void node_gossip_in(node_t *node, const msg_t *m);
 void node_on_ae(node_t *node, const msg_t *m);
 void node_ae_local_slots(void *arg, merkle_slots_t *out);
+void node_ae_held_free(node_t *node);
+/* The background budget: may work start now (false counts a deferral and
+ * makes the node tick again when the budget is ready), and charging the
+ * bytes of the SEND effects added to the outbox since index out_from. */
+bool node_bg_try(node_t *node);
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from);
 
 #endif
