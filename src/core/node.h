@@ -13,6 +13,12 @@
  * store: SEND a bus message to a node, REPLY to a client request. Effects
  * hold copies, never pointers into the node.
  *
+ * Background work (hint delivery, handoff after ring changes, anti-entropy,
+ * read repair) shares one budget of background_bytes_per_sec (budget.h):
+ * it waits while the budget is spent (read repair is skipped), and every
+ * byte it sends is charged; node_next_deadline includes the time the
+ * budget is ready again while something waits for it.
+ *
  * Randomness comes from a pcg32_t seeded at node_new; storage goes through
  * store.h (data, hints, merkle and meta families). The node keeps no global
  * state and never reads a clock.
