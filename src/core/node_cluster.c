@@ -244,6 +244,8 @@ void node_on_ae(node_t *node, const msg_t *m)
 /* Handles the held messages, in arrival order, while the budget allows. */
 static void node_ae_release(node_t *node)
 {
+    if (node->n_ae_held == 0)
+        return;
     size_t done = 0;
     while (done < node->n_ae_held && node_bg_try(node)) {
         struct node_ae_held *h = &node->ae_held[done++];
