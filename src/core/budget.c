@@ -82,6 +82,18 @@ void budget_charge(budget_t *b, uint64_t now_ms, uint64_t bytes)
         b->tokens_mb -= (int64_t)(bytes * 1000);
 }
 
+void budget_absorb(budget_t *b, uint64_t now_ms, uint64_t bytes)
+{
+    budget_refill(b, now_ms);
+    b->stats.used_bytes += bytes;
+    if (b->rate == 0 || b->tokens_mb <= 0)
+        return;
+    if (bytes > (uint64_t)b->tokens_mb / 1000)
+        b->tokens_mb = 0;
+    else
+        b->tokens_mb -= (int64_t)(bytes * 1000);
+}
+
 uint64_t budget_ready_ms(const budget_t *b)
 {
     if (b->rate == 0 || b->tokens_mb > 0)

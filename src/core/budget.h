@@ -8,8 +8,10 @@
  * what it sent with budget_charge. A charge may take the bucket below zero (a
  * debt), so that one message larger than the bucket still goes; the debt is
  * bounded by BUDGET_DEBT_MS worth of the rate, so after any one charge the
- * budget is available again within BUDGET_DEBT_MS. Work that must happen
- * anyway (a responder's answer) just charges. A rate of 0 means unlimited:
+ * budget is available again within BUDGET_DEBT_MS. Work that could not
+ * wait (a responder's answer) is absorbed: counted, and it empties the
+ * bucket, but it never leaves a debt, so that it cannot starve the work
+ * that waits for the budget forever. A rate of 0 means unlimited:
  * budget_try always says yes, and charges are only counted.
  *
  * Pure: time comes in as now_ms (a clock that goes back accrues nothing).
@@ -49,6 +51,9 @@ bool budget_try(budget_t *b, uint64_t now_ms);
 /* Takes bytes from the budget (and counts them), at most down to the debt
  * bound; never refuses. */
 void budget_charge(budget_t *b, uint64_t now_ms, uint64_t bytes);
+/* Takes bytes of work that could not wait (and counts them): at most what
+ * is left in the bucket, never into debt. */
+void budget_absorb(budget_t *b, uint64_t now_ms, uint64_t bytes);
 /* The earliest time budget_try says yes (at or before the last call's
  * now_ms: it already does). */
 uint64_t budget_ready_ms(const budget_t *b);

@@ -5,10 +5,11 @@
  *
  * The background budget (budget.h, node->budget): hint delivery batches,
  * handoff keys, anti-entropy session starts and the initiator's messages
- * wait while it is spent (read repair, in node_data.c, is skipped); every
- * byte they send is charged, and so is what a responder answers (it never
- * waits: its peer's session would time out). Gossip and the client data
- * path are not background work. */
+ * wait while it is spent (read repair, in node_data.c, is skipped), and every
+ * byte they send is charged. What cannot wait is absorbed (budget.h): a
+ * responder's answers (its peer's session would time out), the initiator's
+ * messages once held for half the session timeout, and the END of a timed
+ * out session. Gossip and the client data path are not background work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,17 @@ bool node_bg_try(node_t *node)
     return false;
 }
 
-void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from)
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from, bool owe)
 {
     uint64_t bytes = 0;
     for (size_t i = out_from; i < node->out_len; i++) {
         if (node->out[i].kind == NODE_EFFECT_SEND)
             bytes += node->out[i].bytes.len;
     }
-    budget_charge(&node->budget, node->now_ms, bytes);
+    if (owe)
+        budget_charge(&node->budget, node->now_ms, bytes);
+    else
+        budget_absorb(&node->budget, node->now_ms, bytes);
     node->stats.background_bytes[kind] += bytes;
 }
 
@@ -179,8 +183,9 @@ void node_gossip_in(node_t *node, const msg_t *m)
     node_sync_ring(node);
 }
 
-/* Sends anti-entropy's messages and charges them to the budget. */
-static void node_ae_flush(node_t *node, ae_outbox_t *out)
+/* Sends anti-entropy's messages and charges them to the budget (owe: see
+ * node_bg_charge). */
+static void node_ae_flush(node_t *node, ae_outbox_t *out, bool owe)
 {
     size_t mark = node->out_len;
     for (uint32_t i = 0; i < out->len; i++) {
@@ -192,34 +197,35 @@ static void node_ae_flush(node_t *node, ae_outbox_t *out)
         node_send(node, id, &m);
     }
     ae_outbox_clear(out);
-    node_bg_charge(node, NODE_BG_AE, mark);
+    node_bg_charge(node, NODE_BG_AE, mark, owe);
 }
 
-static void node_ae_handle(node_t *node, uint64_t peer, const void *bytes, size_t len)
+static void node_ae_handle(node_t *node, uint64_t peer, const void *bytes, size_t len, bool owe)
 {
     ae_outbox_t out = AE_OUTBOX_INIT;
     ae_handle_message(node->ae, node->now_ms, peer, bytes, len, &out);
-    node_ae_flush(node, &out);
+    node_ae_flush(node, &out, owe);
     ae_outbox_free(&out);
 }
 
-/* True when a message from a responder (this node initiated the session)
- * arrives while the budget is spent: the node's answer must wait. Messages
- * to sessions this node answers never wait. */
-static bool node_ae_must_wait(node_t *node, const void *bytes, size_t len)
+/* True when the message comes from a session's responder: this node
+ * initiated the session, and its answer is background work that may wait.
+ * (A message that does not decode is handed to ae, which drops it.) */
+static bool node_ae_from_responder(const void *bytes, size_t len)
 {
-    if (budget_ready_ms(&node->budget) <= node->now_ms)
-        return false;
     ae_msg_t m;
     if (!ae_msg_decode(&m, bytes, len))
-        return false; /* ae counts and drops it */
+        return false;
     bool from_responder = !m.from_initiator;
     ae_msg_free(&m);
-    return from_responder && !node_bg_try(node);
+    return from_responder;
 }
 
-/* Keeps a message until the budget is ready (dropped when NODE_AE_HELD_MAX
- * wait already: its session times out and a later round starts again). */
+/* Keeps a message until the budget is ready, but no longer than half the
+ * session timeout: a session held past its timeout would end, and under a
+ * small budget no session would ever complete (the simulator found replicas
+ * that never converged so). Dropped when NODE_AE_HELD_MAX wait already: its
+ * session times out and a later round starts again. */
 static void node_ae_hold(node_t *node, uint64_t peer, const void *bytes, size_t len)
 {
     if (node->n_ae_held == NODE_AE_HELD_MAX)
@@ -228,6 +234,7 @@ static void node_ae_hold(node_t *node, uint64_t peer, const void *bytes, size_t 
         node->ae_held = xcalloc(NODE_AE_HELD_MAX, sizeof *node->ae_held);
     struct node_ae_held *h = &node->ae_held[node->n_ae_held++];
     h->peer = peer;
+    h->until_ms = node->now_ms + node->cfg.ae.timeout_ms / 2;
     buf_init(&h->bytes);
     buf_append(&h->bytes, bytes, len);
 }
@@ -235,21 +242,28 @@ static void node_ae_hold(node_t *node, uint64_t peer, const void *bytes, size_t 
 void node_on_ae(node_t *node, const msg_t *m)
 {
     uint64_t peer = node_peer_key(m->from);
-    if (node_ae_must_wait(node, m->body, m->body_len))
-        node_ae_hold(node, peer, m->body, m->body_len);
+    if (!node_ae_from_responder(m->body, m->body_len))
+        node_ae_handle(node, peer, m->body, m->body_len, false);
+    else if (node_bg_try(node))
+        node_ae_handle(node, peer, m->body, m->body_len, true);
     else
-        node_ae_handle(node, peer, m->body, m->body_len);
+        node_ae_hold(node, peer, m->body, m->body_len);
 }
 
-/* Handles the held messages, in arrival order, while the budget allows. */
+/* Handles the held messages, in arrival order, while the budget allows or
+ * their wait is over. */
 static void node_ae_release(node_t *node)
 {
     if (node->n_ae_held == 0)
         return;
     size_t done = 0;
-    while (done < node->n_ae_held && node_bg_try(node)) {
-        struct node_ae_held *h = &node->ae_held[done++];
-        node_ae_handle(node, h->peer, h->bytes.data, h->bytes.len);
+    while (done < node->n_ae_held) {
+        struct node_ae_held *h = &node->ae_held[done];
+        bool owe = node->now_ms < h->until_ms;
+        if (owe && !node_bg_try(node))
+            break;
+        done++;
+        node_ae_handle(node, h->peer, h->bytes.data, h->bytes.len, owe);
         buf_free(&h->bytes);
     }
     memmove(node->ae_held, node->ae_held + done, (node->n_ae_held - done) * sizeof *node->ae_held);
@@ -399,7 +413,7 @@ static void node_deliver_hints(node_t *node)
             node_send_hints(node, id, &batch);
         else
             node_rehome_hints(node, targets[i], &batch);
-        node_bg_charge(node, NODE_BG_HINTS, mark);
+        node_bg_charge(node, NODE_BG_HINTS, mark, true);
     }
     hint_batch_free(&batch);
     free(targets);
@@ -447,7 +461,7 @@ static void node_ae_round(node_t *node)
         int rc = merkle_slots_count(shared) > 0
                      ? ae_session_start(node->ae, node->now_ms, node_peer_key(id), shared, &out)
                      : AE_EINVAL;
-        node_ae_flush(node, &out);
+        node_ae_flush(node, &out, true);
         ae_outbox_free(&out);
         free(shared);
         if (rc == AE_OK)
@@ -496,7 +510,7 @@ static void node_handoff_send(node_t *node, coord_req_t *req, uint16_t slot, con
                    .body = val, .body_len = val_len};
         node_send(node, ids[i], &m);
     }
-    node_bg_charge(node, NODE_BG_HANDOFF, mark);
+    node_bg_charge(node, NODE_BG_HANDOFF, mark, true);
     node->stats.handoff_sent++;
 }
 
@@ -591,10 +605,6 @@ uint64_t node_handoff_left(const node_t *node, uint32_t *slots_out)
 
 static void node_tick_ae(node_t *node)
 {
-    ae_outbox_t out = AE_OUTBOX_INIT;
-    ae_tick(node->ae, node->now_ms, &out);
-    node_ae_flush(node, &out);
-    ae_outbox_free(&out);
     node_ae_release(node);
     if (!node->cfg.ae_interval_ms || node->now_ms < node->next_ae_ms)
         return;
@@ -604,6 +614,25 @@ static void node_tick_ae(node_t *node)
     } else {
         node->next_ae_ms = budget_ready_ms(&node->budget);
     }
+}
+
+static void node_tick_handoff(node_t *node)
+{
+    if (node->handoff_pending && node->now_ms >= node->next_handoff_ms)
+        node->next_handoff_ms = node_handoff_round(node);
+}
+
+/* The work that waits for the budget, each tick in a turn that rotates: the
+ * first in line takes the tokens that came back, and a fixed order let
+ * anti-entropy starve a handoff under a small budget in the simulator. */
+static void node_tick_background(node_t *node)
+{
+    static void (*const work[])(node_t *) = {node_deliver_hints, node_tick_ae,
+                                              node_tick_handoff};
+    const uint32_t count = sizeof work / sizeof work[0];
+    for (uint32_t i = 0; i < count; i++)
+        work[(node->bg_turn + i) % count](node);
+    node->bg_turn = (node->bg_turn + 1) % count;
 }
 
 void node_tick(node_t *node, uint64_t now_ms)
@@ -617,10 +646,11 @@ void node_tick(node_t *node, uint64_t now_ms)
     }
     if (hint_tick(node->hints, now_ms, &node->rng) < 0)
         node->stats.store_errors++;
-    node_deliver_hints(node);
-    node_tick_ae(node);
-    if (node->handoff_pending && now_ms >= node->next_handoff_ms)
-        node->next_handoff_ms = node_handoff_round(node);
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_tick(node->ae, now_ms, &out);
+    node_ae_flush(node, &out, false);
+    ae_outbox_free(&out);
+    node_tick_background(node);
     if (node->cfg.expire_interval_ms && now_ms >= node->next_expire_ms) {
         node_expire_round(node);
         node->next_expire_ms = now_ms + node->cfg.expire_interval_ms;
@@ -643,5 +673,7 @@ uint64_t node_next_deadline(const node_t *node)
         next = min_u64(next, node->next_expire_ms);
     if (node->budget_waiting || node->n_ae_held > 0)
         next = min_u64(next, budget_ready_ms(&node->budget));
+    if (node->n_ae_held > 0)
+        next = min_u64(next, node->ae_held[0].until_ms);
     return min_u64(next, ae_next_deadline(node->ae));
 }

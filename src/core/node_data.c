@@ -420,7 +420,7 @@ static void node_get_repair(node_t *node, coord_req_t *req)
                    .body = (const uint8_t *)body.data, .body_len = body.len};
         size_t mark = node->out_len;
         node_send(node, req->targets[i].id, &m);
-        node_bg_charge(node, NODE_BG_REPAIR, mark);
+        node_bg_charge(node, NODE_BG_REPAIR, mark, true);
     }
     buf_free(&body);
     buf_free(&dk);

@@ -54,9 +54,11 @@ struct node {
     uint32_t handoff_slots_left; /* ... and their slots */
     budget_t budget; /* the background budget */
     bool budget_waiting; /* work waits for the budget: tick when it is ready */
+    uint32_t bg_turn;    /* which background work goes first this tick */
     struct node_ae_held {
         uint64_t peer;
         buf_t bytes;
+        uint64_t until_ms; /* handled by then even if the budget is still spent */
     } *ae_held; /* responders' messages held while the budget is spent (initiator side) */
     size_t n_ae_held;
     bool ring_heard; /* a peer's ring was seen (or loaded): rebalancing is safe */
@@ -125,8 +127,10 @@ void node_ae_local_slots(void *arg, merkle_slots_t *out);
 void node_ae_held_free(node_t *node);
 /* The background budget: may work start now (false counts a deferral and
  * makes the node tick again when the budget is ready), and charging the
- * bytes of the SEND effects added to the outbox since index out_from. */
+ * bytes of the SEND effects added to the outbox since index out_from (owe:
+ * work that waited for the budget, which may leave a debt; else work that
+ * could not wait, absorbed: budget.h). */
 bool node_bg_try(node_t *node);
-void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from);
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from, bool owe);
 
 #endif

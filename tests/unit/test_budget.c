@@ -1,9 +1,9 @@
 /* test_budget.c - Check suite for src/core/budget: unlimited budgets only
  * count; a full budget refuses once spent and is ready again when its
  * tokens come back; the burst bound after idling; a message larger than the
- * bucket goes and the debt it leaves is bounded; the long-run rate of a
- * sender that sends whenever allowed; a clock going back; rate changes;
- * huge rates and charges without overflow. */
+ * bucket goes and the debt it leaves is bounded; absorbed work leaves no
+ * debt; the long-run rate of a sender that sends whenever allowed; a clock
+ * going back; rate changes; huge rates and charges without overflow. */
 #include "check_main.h"
 #include "core/budget.h"
 
@@ -64,6 +64,28 @@ START_TEST(large_message_goes_and_debt_is_bounded)
     ck_assert_uint_le(budget_ready_ms(&b), BUDGET_DEBT_MS + 1);
     ck_assert(!budget_try(&b, BUDGET_DEBT_MS - 1));
     ck_assert(budget_try(&b, BUDGET_DEBT_MS + 1));
+}
+END_TEST
+
+/* Work that could not wait empties the bucket but leaves no debt: the
+ * budget is ready again one ms later. */
+START_TEST(absorbed_work_leaves_no_debt)
+{
+    budget_t b;
+    budget_init(&b, RATE, 0);
+    budget_absorb(&b, 0, RATE / 4);
+    ck_assert_int_eq(budget_available(&b), RATE - RATE / 4);
+    budget_absorb(&b, 0, 100 * RATE);
+    ck_assert_int_eq(budget_available(&b), 0);
+    ck_assert(!budget_try(&b, 0));
+    budget_charge(&b, 0, RATE); /* a debt taken before ... */
+    budget_absorb(&b, 0, RATE); /* ... is not deepened */
+    ck_assert_int_eq(budget_available(&b), -RATE);
+    ck_assert_uint_eq(budget_stats(&b)->used_bytes, RATE / 4 + 100 * RATE + 2 * RATE);
+    budget_t fresh;
+    budget_init(&fresh, RATE, 0);
+    budget_absorb(&fresh, 0, 100 * RATE);
+    ck_assert_uint_eq(budget_ready_ms(&fresh), 1);
 }
 END_TEST
 
@@ -142,6 +164,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, spent_budget_refuses_until_refilled);
     tcase_add_test(tc, idle_budget_holds_one_burst);
     tcase_add_test(tc, large_message_goes_and_debt_is_bounded);
+    tcase_add_test(tc, absorbed_work_leaves_no_debt);
     tcase_add_test(tc, long_run_rate_holds);
     tcase_add_test(tc, clock_going_back_accrues_nothing);
     tcase_add_test(tc, rate_changes);
