@@ -223,8 +223,9 @@ uint64_t node_merkle_root(const node_t *node, const merkle_slots_t *mask);
 bool node_replicates(const node_t *node, uint16_t slot);
 /* True while keys of slots this node no longer replicates await handoff. */
 bool node_handoff_pending(const node_t *node);
-/* As of the last handoff round: keys still held here for other nodes, and
- * in how many slots (both 0 once the handoff is done). */
+/* Keys still held here for other nodes, and in how many slots: counted by
+ * a full pass after each ring change, less the keys handed off since (both
+ * 0 once the handoff is done). */
 uint64_t node_handoff_left(const node_t *node, uint32_t *slots_out);
 /* The background budget shared by hint delivery, handoff, anti-entropy and
  * read repair (budget.h), owned by the node. */

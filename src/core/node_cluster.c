@@ -82,6 +82,16 @@ void node_on_handoff(node_t *node, const msg_t *m)
     node_ack(node, m, MSG_HANDOFF_ACK, rc);
 }
 
+/* A key of slot left this node (handed off): one less to move. */
+static void node_handoff_uncount(node_t *node, uint16_t slot)
+{
+    if (node->handoff_slot_keys[slot] == 0)
+        return; /* not counted: written since the count */
+    node->handoff_left--;
+    if (--node->handoff_slot_keys[slot] == 0)
+        node->handoff_slots_left--;
+}
+
 /* A handed-off key reached every new owner: delete it unless it changed. */
 static void node_handoff_done(node_t *node, coord_req_t *req)
 {
@@ -96,8 +106,11 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
         req->ring_mark == node_ring_mark(node)) {
         versions_t old = VERSIONS_INIT;
         if (versions_decode(&old, val.data, val.len) == 0 &&
-            node_store_set(node, &req->data_key, &old, NULL) == 0)
+            node_store_set(node, &req->data_key, &old, NULL) == 0) {
             node->stats.handoff_keys++;
+            node_handoff_uncount(node, (uint16_t)((uint8_t)req->data_key.data[0] << 8 |
+                                                  (uint8_t)req->data_key.data[1]));
+        }
         versions_free(&old);
     }
     buf_free(&val);
@@ -473,12 +486,11 @@ static void node_ae_round(node_t *node)
 
 typedef struct node_handoff_scan {
     node_t *node;
+    bool count;       /* a full pass that counts what must move */
     uint64_t found;   /* keys seen that must move */
-    uint32_t slots;   /* slots they are in */
-    int last_slot;    /* the slot of the last key found (-1: none yet) */
     size_t sent;
     bool sending;     /* false once the batch is full or the budget spent */
-    bool deferred;    /* the budget stopped the round */
+    bool deferred;    /* the budget stopped the sending */
 } node_handoff_scan_t;
 
 static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
@@ -515,7 +527,8 @@ static void node_handoff_send(node_t *node, coord_req_t *req, uint16_t slot, con
 }
 
 /* A key of a slot this node does not replicate (the scan visits only
- * those): counted, and sent while the round may still send. */
+ * those): counted, and sent while the round may still send. A pass that
+ * does not count stops at the first key it cannot send. */
 static int node_handoff_key(void *arg, const void *key, size_t key_len, const void *val,
                             size_t val_len)
 {
@@ -526,25 +539,21 @@ static int node_handoff_key(void *arg, const void *key, size_t key_len, const vo
         return 0;
     uint16_t slot = (uint16_t)(k[0] << 8 | k[1]);
     s->found++;
-    if (slot != s->last_slot) {
-        s->slots++;
-        s->last_slot = slot;
+    if (s->count && node->handoff_slot_keys[slot]++ == 0)
+        node->handoff_slots_left++;
+    if (s->sending && !node_handoff_in_flight(node, key, key_len)) {
+        coord_req_t *req = NULL;
+        if (s->sent < NODE_HANDOFF_BATCH_MAX && node_bg_try(node))
+            req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
+        else
+            s->deferred = s->sent < NODE_HANDOFF_BATCH_MAX;
+        s->sending = req != NULL;
+        if (req) {
+            s->sent++;
+            node_handoff_send(node, req, slot, k, key_len, val, val_len);
+        }
     }
-    if (!s->sending || node_handoff_in_flight(node, key, key_len))
-        return 0;
-    if (s->sent >= NODE_HANDOFF_BATCH_MAX || !node_bg_try(node)) {
-        s->deferred = s->sent < NODE_HANDOFF_BATCH_MAX;
-        s->sending = false;
-        return 0;
-    }
-    coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
-    if (!req) {
-        s->sending = false;
-        return 0;
-    }
-    s->sent++;
-    node_handoff_send(node, req, slot, k, key_len, val, val_len);
-    return 0;
+    return !s->count && !s->sending;
 }
 
 /* Scans the keys of slots first..last (inclusive). */
@@ -557,15 +566,11 @@ static int node_handoff_scan_slots(node_handoff_scan_t *scan, uint32_t first, ui
                       to_end ? 0 : sizeof end, node_handoff_key, scan);
 }
 
-/* One pass over the runs of slots this node does not replicate (only while
- * something may need to move): counts what is left, sends up to
- * NODE_HANDOFF_BATCH_MAX keys while the budget allows. Returns when the
- * next round is due. */
-static uint64_t node_handoff_round(node_t *node)
+/* Visits the runs of slots this node does not replicate, until the scan
+ * stops. Returns 0 or a negative store code. */
+static int node_handoff_scan_runs(node_handoff_scan_t *scan)
 {
-    if (!node_bg_try(node))
-        return budget_ready_ms(&node->budget);
-    node_handoff_scan_t scan = {.node = node, .last_slot = -1, .sending = true};
+    node_t *node = scan->node;
     int rc = 0;
     for (uint32_t slot = 0; slot < SLOT_COUNT && rc >= 0; slot++) {
         if (node_replicates(node, (uint16_t)slot))
@@ -573,16 +578,45 @@ static uint64_t node_handoff_round(node_t *node)
         uint32_t last = slot;
         while (last + 1 < SLOT_COUNT && !node_replicates(node, (uint16_t)(last + 1)))
             last++;
-        rc = node_handoff_scan_slots(&scan, slot, last);
+        rc = node_handoff_scan_slots(scan, slot, last);
+        if (!scan->count && !scan->sending)
+            break;
         slot = last;
     }
-    if (rc < 0) {
+    return rc;
+}
+
+/* Starts a counting pass: the counts start from zero. */
+static void node_handoff_count_begin(node_t *node)
+{
+    memset(node->handoff_slot_keys, 0, sizeof node->handoff_slot_keys);
+    node->handoff_slots_left = 0;
+    node->handoff_left = 0;
+}
+
+/* One round (only while something may need to move): sends up to
+ * NODE_HANDOFF_BATCH_MAX keys while the budget allows, counting everything
+ * that must move after a ring change. Returns when the next round is due. */
+static uint64_t node_handoff_round(node_t *node)
+{
+    if (!node_bg_try(node))
+        return budget_ready_ms(&node->budget);
+    node_handoff_scan_t scan = {.node = node, .sending = true};
+    scan.count = !node->handoff_counted || node->handoff_counted_mark != node_ring_mark(node);
+    if (scan.count)
+        node_handoff_count_begin(node);
+    if (node_handoff_scan_runs(&scan) < 0) {
         node->stats.store_errors++;
+        node->handoff_counted = false;
         return node->now_ms + node->cfg.handoff_interval_ms;
     }
     node->handoff_pending = scan.found > 0;
-    node->handoff_left = scan.found;
-    node->handoff_slots_left = scan.slots;
+    if (scan.count) {
+        node->handoff_left = scan.found;
+        node->handoff_counted_mark = node_ring_mark(node);
+    }
+    /* Keys written since the count: count again next round. */
+    node->handoff_counted = node->handoff_left > 0 || scan.found == 0;
     if (scan.deferred)
         return budget_ready_ms(&node->budget);
     node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;

@@ -16,6 +16,7 @@
 #include "core/merkle.h"
 #include "core/msg.h"
 #include "core/node.h"
+#include "core/slot.h"
 #include "util/pcg.h"
 
 #define NODE_META_RING "ring"
@@ -50,8 +51,14 @@ struct node {
     uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
-    uint64_t handoff_left; /* keys found to move by the last round ... */
-    uint32_t handoff_slots_left; /* ... and their slots */
+    /* Handoff progress: what must move, counted by a full pass after each
+     * ring change (or when the count ran out while keys remained), less
+     * what was handed off since. */
+    uint64_t handoff_left;       /* keys */
+    uint32_t handoff_slots_left; /* slots with handoff_slot_keys > 0 */
+    uint32_t handoff_slot_keys[SLOT_COUNT];
+    uint64_t handoff_counted_mark; /* the ring (node_ring_mark) of the count */
+    bool handoff_counted;        /* a count is valid for that ring */
     budget_t budget; /* the background budget */
     bool budget_waiting; /* work waits for the budget: tick when it is ready */
     uint32_t bg_turn;    /* which background work goes first this tick */
