@@ -596,7 +596,9 @@ static void node_handoff_count_begin(node_t *node)
 
 /* One round (only while something may need to move): sends up to
  * NODE_HANDOFF_BATCH_MAX keys while the budget allows, counting everything
- * that must move after a ring change. Returns when the next round is due. */
+ * that must move after a ring change. Returns when the next round is due:
+ * when the budget is ready if it stopped the round, soon after a full
+ * batch, else at the interval (backing off while nothing could be sent). */
 static uint64_t node_handoff_round(node_t *node)
 {
     if (!node_bg_try(node))
@@ -620,6 +622,8 @@ static uint64_t node_handoff_round(node_t *node)
     if (scan.deferred)
         return budget_ready_ms(&node->budget);
     node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;
+    if (scan.sent == NODE_HANDOFF_BATCH_MAX) /* more to send: the budget sets the pace */
+        return node->now_ms + 1 + node->cfg.handoff_interval_ms / NODE_HANDOFF_FULL_DIV;
     /* At the interval while keys move, backing off (up to
      * NODE_HANDOFF_BACKOFF_SHIFT_MAX doublings) while they wait on
      * unreachable owners. */

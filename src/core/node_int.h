@@ -28,6 +28,7 @@
 #define NODE_NOT_READY_TEXT "CLUSTERDOWN the cluster's ring is not known here yet"
 #define NODE_FORWARD_TRIES_MAX 3 /* coordinators a forwarded write tries */
 #define NODE_HANDOFF_BACKOFF_SHIFT_MAX 5 /* handoff rounds back off to 32 intervals */
+#define NODE_HANDOFF_FULL_DIV 10 /* after a full batch, the next round in 1/10 interval */
 #define NODE_SENT_MAX (2 * MEMBER_MAX) /* peers whose last gossip time is kept */
 #define NODE_RING_EVERY 8        /* gossip carries the full ring one round in 8 */
 #define NODE_RING_FRESH_ROUNDS 20 /* ... and in every round this long after a change */
