@@ -74,7 +74,7 @@
 #include "core/ring.h"
 #include "core/store.h"
 
-#define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per tick */
+#define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per round */
 #define NODE_EXPIRE_KEYS_MAX 1000  /* keys the expiry cycle visits per round (default) */
 #define NODE_BACKGROUND_BYTES_PER_SEC (10u * 1024 * 1024) /* the default budget */
 
