@@ -35,6 +35,7 @@ void node_config_default(node_config_t *cfg)
     cfg->expire_keys_max = NODE_EXPIRE_KEYS_MAX;
     cfg->tombstone_grace_ms = KEYSPACE_TOMBSTONE_GRACE_MS;
     cfg->value_len_max = VERSIONS_VALUE_MAX;
+    cfg->background_bytes_per_sec = NODE_BACKGROUND_BYTES_PER_SEC;
     fd_config_default(&cfg->fd);
     hint_config_default(&cfg->hint);
     ae_config_default(&cfg->ae);
@@ -621,6 +622,7 @@ node_t *node_new(const node_config_t *cfg, uint64_t seed, store_t *store, uint64
     node->now_ms = now_ms;
     pcg32_seed(&node->rng, seed, node_peer_key(cfg->id));
     coord_table_init(&node->reqs);
+    budget_init(&node->budget, cfg->background_bytes_per_sec, now_ms);
     /* Request ids start at a random point, so that a reply addressed to a
      * request of this node's previous life (before a crash) matches nothing
      * in this one. */
@@ -649,6 +651,7 @@ void node_free(node_t *node)
     free(node->out);
     node_reap_free(node);
     coord_table_free(&node->reqs);
+    node_ae_held_free(node);
     ae_free(node->ae);
     merkle_free(node->merkle);
     keyspace_free(node->ks);

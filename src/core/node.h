@@ -13,6 +13,12 @@
  * store: SEND a bus message to a node, REPLY to a client request. Effects
  * hold copies, never pointers into the node.
  *
+ * Background work (hint delivery, handoff after ring changes, anti-entropy,
+ * read repair) shares one budget of background_bytes_per_sec (budget.h):
+ * it waits while the budget is spent (read repair is skipped), and every
+ * byte it sends is charged; node_next_deadline includes the time the
+ * budget is ready again while something waits for it.
+ *
  * Randomness comes from a pcg32_t seeded at node_new; storage goes through
  * store.h (data, hints, merkle and meta families). The node keeps no global
  * state and never reads a clock.
@@ -71,6 +77,7 @@
 #include <stdint.h>
 
 #include "core/ae.h"
+#include "core/budget.h"
 #include "core/coord.h"
 #include "core/fd.h"
 #include "core/hint.h"
@@ -79,8 +86,9 @@
 #include "core/ring.h"
 #include "core/store.h"
 
-#define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per tick */
+#define NODE_HANDOFF_BATCH_MAX 256 /* keys handed off per round */
 #define NODE_EXPIRE_KEYS_MAX 1000  /* keys the expiry cycle visits per round (default) */
+#define NODE_BACKGROUND_BYTES_PER_SEC (10u * 1024 * 1024) /* the default budget */
 
 /* Test-only fault injection: each value breaks one mechanism on purpose so
  * that the simulator's oracle can show it catches the break. Never set
@@ -114,6 +122,7 @@ typedef struct node_config {
     uint64_t tombstone_grace_ms;   /* a tombstone may be reclaimed this long after its
                                     * write, once every replica confirmed it */
     uint64_t value_len_max;        /* APPEND's longest result (proto-max-bulk-len) */
+    uint64_t background_bytes_per_sec; /* the background budget; 0: unlimited */
     fd_config_t fd;
     hint_config_t hint;
     ae_config_t ae;
@@ -123,7 +132,7 @@ typedef struct node_config {
 /* N=3 R=2 W=2, 2 s requests, 200 ms read repair, 1 s gossip to 3 peers,
  * 10 s anti-entropy, 1 s handoff retries, expiry rounds of
  * NODE_EXPIRE_KEYS_MAX keys every 100 ms, KEYSPACE_TOMBSTONE_GRACE_MS,
- * VERSIONS_VALUE_MAX, the modules' defaults. id, actor and host must still
+ * VERSIONS_VALUE_MAX, NODE_BACKGROUND_BYTES_PER_SEC, the modules' defaults. id, actor and host must still
  * be set. */
 void node_config_default(node_config_t *cfg);
 
@@ -140,6 +149,15 @@ typedef struct node_effect {
     coord_reply_t reply;    /* REPLY */
 } node_effect_t;
 
+/* What the background budget's bytes went to (node_stats.background_bytes). */
+enum node_bg_kind {
+    NODE_BG_HINTS,   /* hint delivery batches */
+    NODE_BG_HANDOFF, /* keys handed to new owners */
+    NODE_BG_AE,      /* anti-entropy messages, both roles */
+    NODE_BG_REPAIR,  /* read repair writes */
+    NODE_BG_KINDS,
+};
+
 typedef struct node_stats {
     uint64_t client_ops;
     uint64_t forwarded;       /* writes forwarded to another coordinator */
@@ -148,8 +166,12 @@ typedef struct node_stats {
     uint64_t gets;            /* reads coordinated */
     uint64_t quorum_failures; /* requests answered with a quorum error */
     uint64_t read_repairs;    /* replicas repaired after reads */
+    uint64_t read_repairs_skipped; /* repairs not sent: the background budget was spent */
     uint64_t hints_stored;
     uint64_t handoff_keys;    /* keys handed to new owners and deleted here */
+    uint64_t handoff_sent;    /* keys sent to new owners (again after a timeout) */
+    uint64_t handoff_received; /* keys taken from a previous owner */
+    uint64_t background_bytes[NODE_BG_KINDS]; /* charged to the budget, by kind */
     uint64_t ring_changes;
     uint64_t bad_messages;    /* bus messages that did not decode */
     uint64_t store_errors;
@@ -201,6 +223,8 @@ void node_outbox_clear(node_t *node);
 int node_flush(node_t *node);
 /* CONFIG SET proto-max-bulk-len: the longest value APPEND may make. */
 void node_set_value_len_max(node_t *node, uint64_t value_len_max);
+/* CONFIG SET background-bytes-per-sec (0: unlimited). */
+void node_set_background_rate(node_t *node, uint64_t now_ms, uint64_t bytes_per_sec);
 /* The node's keyspace (owned by the node): counts, statistics, SCAN, KEYS. */
 keyspace_t *node_keyspace(node_t *node);
 
@@ -220,6 +244,13 @@ bool node_replicates(const node_t *node, uint16_t slot);
 bool node_ready(const node_t *node);
 /* True while keys of slots this node no longer replicates await handoff. */
 bool node_handoff_pending(const node_t *node);
+/* Keys still held here for other nodes, and in how many slots: counted by
+ * a full pass after each ring change, less the keys handed off since (both
+ * 0 once the handoff is done). */
+uint64_t node_handoff_left(const node_t *node, uint32_t *slots_out);
+/* The background budget shared by hint delivery, handoff, anti-entropy and
+ * read repair (budget.h), owned by the node. */
+const budget_t *node_budget(const node_t *node);
 /* The peer key hint.h and ae.h use for id: its first 16 hex characters. */
 uint64_t node_peer_key(const char *id);
 

@@ -1,7 +1,15 @@
 /* node_cluster.c - what a node does in the background (see node_int.h):
  * gossip (member digest and ring), hinted handoff delivery, anti-entropy
  * sessions, handoff of keys after ring changes, and the timers that drive
- * them (node_tick, node_next_deadline). */
+ * them (node_tick, node_next_deadline).
+ *
+ * The background budget (budget.h, node->budget): hint delivery batches,
+ * handoff keys, anti-entropy session starts and the initiator's messages
+ * wait while it is spent (read repair, in node_data.c, is skipped), and every
+ * byte they send is charged. What cannot wait is absorbed (budget.h): a
+ * responder's answers (its peer's session would time out), the initiator's
+ * messages once held for half the session timeout, and the END of a timed
+ * out session. Gossip and the client data path are not background work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +18,42 @@
 #include "core/slot.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+
+/* ---- the background budget ---------------------------------------------- */
+
+bool node_bg_try(node_t *node)
+{
+    if (budget_try(&node->budget, node->now_ms))
+        return true;
+    node->budget_waiting = true;
+    return false;
+}
+
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from, bool owe)
+{
+    uint64_t bytes = 0;
+    for (size_t i = out_from; i < node->out_len; i++) {
+        if (node->out[i].kind == NODE_EFFECT_SEND)
+            bytes += node->out[i].bytes.len;
+    }
+    if (owe)
+        budget_charge(&node->budget, node->now_ms, bytes);
+    else
+        budget_absorb(&node->budget, node->now_ms, bytes);
+    node->stats.background_bytes[kind] += bytes;
+}
+
+void node_set_background_rate(node_t *node, uint64_t now_ms, uint64_t bytes_per_sec)
+{
+    node->now_ms = now_ms;
+    node->cfg.background_bytes_per_sec = bytes_per_sec;
+    budget_set_rate(&node->budget, bytes_per_sec, now_ms);
+}
+
+const budget_t *node_budget(const node_t *node)
+{
+    return &node->budget;
+}
 
 /* ---- hint and handoff acknowledgements ----------------------------------- */
 
@@ -34,7 +78,18 @@ void node_on_handoff(node_t *node, const msg_t *m)
     int rc = STORE_EIO;
     if (node_replicates(node, slot_of_key(m->key, m->key_len)))
         rc = node_merge_encoded(node, m->key, m->key_len, m->body, m->body_len);
+    node->stats.handoff_received += rc == 0;
     node_ack(node, m, MSG_HANDOFF_ACK, rc);
+}
+
+/* A key of slot left this node (handed off): one less to move. */
+static void node_handoff_uncount(node_t *node, uint16_t slot)
+{
+    if (node->handoff_slot_keys[slot] == 0)
+        return; /* not counted: written since the count */
+    node->handoff_left--;
+    if (--node->handoff_slot_keys[slot] == 0)
+        node->handoff_slots_left--;
 }
 
 /* A handed-off key reached every new owner: delete it unless it changed. */
@@ -51,8 +106,11 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
         req->ring_mark == node_ring_mark(node)) {
         versions_t old = VERSIONS_INIT;
         if (versions_decode(&old, val.data, val.len) == 0 &&
-            node_store_set(node, &req->data_key, &old, NULL) == 0)
+            node_store_set(node, &req->data_key, &old, NULL) == 0) {
             node->stats.handoff_keys++;
+            node_handoff_uncount(node, (uint16_t)((uint8_t)req->data_key.data[0] << 8 |
+                                                  (uint8_t)req->data_key.data[1]));
+        }
         versions_free(&old);
     }
     buf_free(&val);
@@ -138,8 +196,11 @@ void node_gossip_in(node_t *node, const msg_t *m)
     node_sync_ring(node);
 }
 
-static void node_ae_flush(node_t *node, ae_outbox_t *out)
+/* Sends anti-entropy's messages and charges them to the budget (owe: see
+ * node_bg_charge). */
+static void node_ae_flush(node_t *node, ae_outbox_t *out, bool owe)
 {
+    size_t mark = node->out_len;
     for (uint32_t i = 0; i < out->len; i++) {
         char id[NODE_ID_SIZE];
         if (!node_peer_id(node, out->items[i].peer, id))
@@ -149,15 +210,86 @@ static void node_ae_flush(node_t *node, ae_outbox_t *out)
         node_send(node, id, &m);
     }
     ae_outbox_clear(out);
+    node_bg_charge(node, NODE_BG_AE, mark, owe);
+}
+
+static void node_ae_handle(node_t *node, uint64_t peer, const void *bytes, size_t len, bool owe)
+{
+    ae_outbox_t out = AE_OUTBOX_INIT;
+    ae_handle_message(node->ae, node->now_ms, peer, bytes, len, &out);
+    node_ae_flush(node, &out, owe);
+    ae_outbox_free(&out);
+}
+
+/* True when the message comes from a session's responder: this node
+ * initiated the session, and its answer is background work that may wait.
+ * (A message that does not decode is handed to ae, which drops it.) */
+static bool node_ae_from_responder(const void *bytes, size_t len)
+{
+    ae_msg_t m;
+    if (!ae_msg_decode(&m, bytes, len))
+        return false;
+    bool from_responder = !m.from_initiator;
+    ae_msg_free(&m);
+    return from_responder;
+}
+
+/* Keeps a message until the budget is ready, but no longer than half the
+ * session timeout: a session held past its timeout would end, and under a
+ * small budget no session would ever complete (the simulator found replicas
+ * that never converged so). Dropped when NODE_AE_HELD_MAX wait already: its
+ * session times out and a later round starts again. */
+static void node_ae_hold(node_t *node, uint64_t peer, const void *bytes, size_t len)
+{
+    if (node->n_ae_held == NODE_AE_HELD_MAX)
+        return;
+    if (!node->ae_held)
+        node->ae_held = xcalloc(NODE_AE_HELD_MAX, sizeof *node->ae_held);
+    struct node_ae_held *h = &node->ae_held[node->n_ae_held++];
+    h->peer = peer;
+    h->until_ms = node->now_ms + node->cfg.ae.timeout_ms / 2;
+    buf_init(&h->bytes);
+    buf_append(&h->bytes, bytes, len);
 }
 
 void node_on_ae(node_t *node, const msg_t *m)
 {
-    ae_outbox_t out = AE_OUTBOX_INIT;
-    ae_handle_message(node->ae, node->now_ms, node_peer_key(m->from), m->body, m->body_len,
-                      &out);
-    node_ae_flush(node, &out);
-    ae_outbox_free(&out);
+    uint64_t peer = node_peer_key(m->from);
+    if (!node_ae_from_responder(m->body, m->body_len))
+        node_ae_handle(node, peer, m->body, m->body_len, false);
+    else if (node_bg_try(node))
+        node_ae_handle(node, peer, m->body, m->body_len, true);
+    else
+        node_ae_hold(node, peer, m->body, m->body_len);
+}
+
+/* Handles the held messages, in arrival order, while the budget allows or
+ * their wait is over. */
+static void node_ae_release(node_t *node)
+{
+    if (node->n_ae_held == 0)
+        return;
+    size_t done = 0;
+    while (done < node->n_ae_held) {
+        struct node_ae_held *h = &node->ae_held[done];
+        bool owe = node->now_ms < h->until_ms;
+        if (owe && !node_bg_try(node))
+            break;
+        done++;
+        node_ae_handle(node, h->peer, h->bytes.data, h->bytes.len, owe);
+        buf_free(&h->bytes);
+    }
+    memmove(node->ae_held, node->ae_held + done, (node->n_ae_held - done) * sizeof *node->ae_held);
+    node->n_ae_held -= done;
+}
+
+void node_ae_held_free(node_t *node)
+{
+    for (size_t i = 0; i < node->n_ae_held; i++)
+        buf_free(&node->ae_held[i].bytes);
+    free(node->ae_held);
+    node->ae_held = NULL;
+    node->n_ae_held = 0;
 }
 
 /* ---- gossip rounds, hint delivery, anti-entropy rounds ------------------ */
@@ -269,23 +401,32 @@ static void node_send_hints(node_t *node, const char *id, const hint_batch_t *ba
     }
 }
 
+/* A batch of hints for every reachable target that has one due, while
+ * the budget allows (rehoming stays local and never waits). */
 static void node_deliver_hints(node_t *node)
 {
     uint64_t *targets = xcalloc(HINT_TARGETS_MAX, sizeof *targets);
     uint32_t n = hint_targets(node->hints, targets, HINT_TARGETS_MAX);
     hint_batch_t batch = HINT_BATCH_INIT;
+    bool spent = false;
     for (uint32_t i = 0; i < n; i++) {
         char id[NODE_ID_SIZE];
         bool known = node_peer_id(node, targets[i], id);
         bool in_ring = known && ring_node_index(node->ring, id) >= 0;
-        if (in_ring && !node_alive(node, id))
+        if (in_ring && (spent || !node_alive(node, id)))
             continue;
+        if (in_ring && !node_bg_try(node)) {
+            spent = true;
+            continue;
+        }
         if (hint_next_batch(node->hints, targets[i], node->now_ms, &batch) <= 0)
             continue;
+        size_t mark = node->out_len;
         if (in_ring)
             node_send_hints(node, id, &batch);
         else
             node_rehome_hints(node, targets[i], &batch);
+        node_bg_charge(node, NODE_BG_HINTS, mark, true);
     }
     hint_batch_free(&batch);
     free(targets);
@@ -316,6 +457,8 @@ void node_ae_local_slots(void *arg, merkle_slots_t *out)
     node_shared_slots(arg, NULL, out);
 }
 
+/* Starts one anti-entropy session with a random live peer that shares
+ * slots with this node. */
 static void node_ae_round(node_t *node)
 {
     size_t idx[MEMBER_TARGETS_MAX];
@@ -331,7 +474,7 @@ static void node_ae_round(node_t *node)
         int rc = merkle_slots_count(shared) > 0
                      ? ae_session_start(node->ae, node->now_ms, node_peer_key(id), shared, &out)
                      : AE_EINVAL;
-        node_ae_flush(node, &out);
+        node_ae_flush(node, &out, true);
         ae_outbox_free(&out);
         free(shared);
         if (rc == AE_OK)
@@ -343,8 +486,11 @@ static void node_ae_round(node_t *node)
 
 typedef struct node_handoff_scan {
     node_t *node;
-    size_t found; /* keys seen that must move */
+    bool count;       /* a full pass that counts what must move */
+    uint64_t found;   /* keys seen that must move */
     size_t sent;
+    bool sending;     /* false once the batch is full or the budget spent */
+    bool deferred;    /* the budget stopped the sending */
 } node_handoff_scan_t;
 
 static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
@@ -358,8 +504,31 @@ static bool node_handoff_in_flight(const node_t *node, const void *key, size_t l
     return false;
 }
 
-/* Sends one key of a slot this node does not replicate to every node of
- * the slot's preference list. */
+/* Sends one key to every node of its slot's preference list. */
+static void node_handoff_send(node_t *node, coord_req_t *req, uint16_t slot, const uint8_t *k,
+                              size_t key_len, const void *val, size_t val_len)
+{
+    buf_append(&req->data_key, k, key_len);
+    req->sent_hash = hash64(val, val_len, 0);
+    req->ring_mark = node_ring_mark(node);
+    req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
+    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+    size_t len = node_walk(node, slot, node_nrep(node), ids);
+    size_t mark = node->out_len;
+    for (size_t i = 0; i < len; i++) {
+        coord_req_add_target(req, ids[i], "");
+        msg_t m = {.type = MSG_HANDOFF, .req_id = req->req_id,
+                   .key = k + SLOT_KEY_PREFIX_LEN, .key_len = key_len - SLOT_KEY_PREFIX_LEN,
+                   .body = val, .body_len = val_len};
+        node_send(node, ids[i], &m);
+    }
+    node_bg_charge(node, NODE_BG_HANDOFF, mark, true);
+    node->stats.handoff_sent++;
+}
+
+/* A key of a slot this node does not replicate (the scan visits only
+ * those): counted, and sent while the round may still send. A pass that
+ * does not count stops at the first key it cannot send. */
 static int node_handoff_key(void *arg, const void *key, size_t key_len, const void *val,
                             size_t val_len)
 {
@@ -369,61 +538,145 @@ static int node_handoff_key(void *arg, const void *key, size_t key_len, const vo
     if (key_len < SLOT_KEY_PREFIX_LEN)
         return 0;
     uint16_t slot = (uint16_t)(k[0] << 8 | k[1]);
-    if (node_replicates(node, slot))
-        return 0;
     s->found++;
-    if (s->sent >= NODE_HANDOFF_BATCH_MAX)
-        return 1;
-    if (node_handoff_in_flight(node, key, key_len))
-        return 0;
-    coord_req_t *req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
-    if (!req)
-        return 1;
-    s->sent++;
-    buf_append(&req->data_key, key, key_len);
-    req->sent_hash = hash64(val, val_len, 0);
-    req->ring_mark = node_ring_mark(node);
-    req->deadline_ms = node->now_ms + node->cfg.request_timeout_ms;
-    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
-    size_t len = node_walk(node, slot, node_nrep(node), ids);
-    for (size_t i = 0; i < len; i++) {
-        coord_req_add_target(req, ids[i], "");
-        msg_t m = {.type = MSG_HANDOFF, .req_id = req->req_id,
-                   .key = k + SLOT_KEY_PREFIX_LEN, .key_len = key_len - SLOT_KEY_PREFIX_LEN,
-                   .body = val, .body_len = val_len};
-        node_send(node, ids[i], &m);
+    if (s->count && node->handoff_slot_keys[slot]++ == 0)
+        node->handoff_slots_left++;
+    if (s->sending && !node_handoff_in_flight(node, key, key_len)) {
+        coord_req_t *req = NULL;
+        if (s->sent < NODE_HANDOFF_BATCH_MAX && node_bg_try(node))
+            req = coord_table_add(&node->reqs, COORD_REQ_HANDOFF);
+        else
+            s->deferred = s->sent < NODE_HANDOFF_BATCH_MAX;
+        s->sending = req != NULL;
+        if (req) {
+            s->sent++;
+            node_handoff_send(node, req, slot, k, key_len, val, val_len);
+        }
     }
-    return 0;
+    return !s->count && !s->sending;
 }
 
-/* One pass over the data family (only while something may need to move). */
-static void node_handoff_round(node_t *node)
+/* Scans the keys of slots first..last (inclusive). */
+static int node_handoff_scan_slots(node_handoff_scan_t *scan, uint32_t first, uint32_t last)
 {
-    node_handoff_scan_t scan = {.node = node};
-    if (store_scan(node->store, STORE_CF_DATA, NULL, 0, NULL, 0, node_handoff_key, &scan) < 0) {
+    uint8_t start[SLOT_KEY_PREFIX_LEN] = {(uint8_t)(first >> 8), (uint8_t)first};
+    uint8_t end[SLOT_KEY_PREFIX_LEN] = {(uint8_t)((last + 1) >> 8), (uint8_t)(last + 1)};
+    bool to_end = last + 1 == SLOT_COUNT;
+    return store_scan(scan->node->store, STORE_CF_DATA, start, sizeof start, to_end ? NULL : end,
+                      to_end ? 0 : sizeof end, node_handoff_key, scan);
+}
+
+/* Visits the runs of slots this node does not replicate, until the scan
+ * stops. Returns 0 or a negative store code. */
+static int node_handoff_scan_runs(node_handoff_scan_t *scan)
+{
+    node_t *node = scan->node;
+    int rc = 0;
+    for (uint32_t slot = 0; slot < SLOT_COUNT && rc >= 0; slot++) {
+        if (node_replicates(node, (uint16_t)slot))
+            continue;
+        uint32_t last = slot;
+        while (last + 1 < SLOT_COUNT && !node_replicates(node, (uint16_t)(last + 1)))
+            last++;
+        rc = node_handoff_scan_slots(scan, slot, last);
+        if (!scan->count && !scan->sending)
+            break;
+        slot = last;
+    }
+    return rc;
+}
+
+/* Starts a counting pass: the counts start from zero. */
+static void node_handoff_count_begin(node_t *node)
+{
+    memset(node->handoff_slot_keys, 0, sizeof node->handoff_slot_keys);
+    node->handoff_slots_left = 0;
+    node->handoff_left = 0;
+}
+
+/* One round (only while something may need to move): sends up to
+ * NODE_HANDOFF_BATCH_MAX keys while the budget allows, counting everything
+ * that must move after a ring change. Returns when the next round is due:
+ * when the budget is ready if it stopped the round, soon after a full
+ * batch, else at the interval (backing off while nothing could be sent). */
+static uint64_t node_handoff_round(node_t *node)
+{
+    if (!node_bg_try(node))
+        return budget_ready_ms(&node->budget);
+    node_handoff_scan_t scan = {.node = node, .sending = true};
+    scan.count = !node->handoff_counted || node->handoff_counted_mark != node_ring_mark(node);
+    if (scan.count)
+        node_handoff_count_begin(node);
+    if (node_handoff_scan_runs(&scan) < 0) {
         node->stats.store_errors++;
-        return;
+        node->handoff_counted = false;
+        return node->now_ms + node->cfg.handoff_interval_ms;
     }
     node->handoff_pending = scan.found > 0;
+    if (scan.count) {
+        node->handoff_left = scan.found;
+        node->handoff_counted_mark = node_ring_mark(node);
+    }
+    /* Keys written since the count: count again next round. */
+    node->handoff_counted = node->handoff_left > 0 || scan.found == 0;
+    if (scan.deferred)
+        return budget_ready_ms(&node->budget);
     node->handoff_idle = scan.sent > 0 ? 0 : node->handoff_idle + 1;
-}
-
-/* The next handoff round: at the interval while keys move, backing off (up
- * to NODE_HANDOFF_BACKOFF_MAX intervals) while they wait on unreachable
- * owners, since each round scans the data family. */
-static uint64_t node_handoff_delay(const node_t *node)
-{
+    if (scan.sent == NODE_HANDOFF_BATCH_MAX) /* more to send: the budget sets the pace */
+        return node->now_ms + 1 + node->cfg.handoff_interval_ms / NODE_HANDOFF_FULL_DIV;
+    /* At the interval while keys move, backing off (up to
+     * NODE_HANDOFF_BACKOFF_SHIFT_MAX doublings) while they wait on
+     * unreachable owners. */
     uint32_t shift = node->handoff_idle < NODE_HANDOFF_BACKOFF_SHIFT_MAX
                          ? node->handoff_idle
                          : NODE_HANDOFF_BACKOFF_SHIFT_MAX;
-    return node->cfg.handoff_interval_ms << shift;
+    return node->now_ms + (node->cfg.handoff_interval_ms << shift);
+}
+
+uint64_t node_handoff_left(const node_t *node, uint32_t *slots_out)
+{
+    *slots_out = node->handoff_pending ? node->handoff_slots_left : 0;
+    return node->handoff_pending ? node->handoff_left : 0;
 }
 
 /* ---- the timers ---------------------------------------------------------- */
 
+static void node_tick_ae(node_t *node)
+{
+    node_ae_release(node);
+    if (!node->cfg.ae_interval_ms || node->now_ms < node->next_ae_ms)
+        return;
+    if (node_bg_try(node)) {
+        node_ae_round(node);
+        node->next_ae_ms = node->now_ms + node->cfg.ae_interval_ms;
+    } else {
+        node->next_ae_ms = budget_ready_ms(&node->budget);
+    }
+}
+
+static void node_tick_handoff(node_t *node)
+{
+    if (node->handoff_pending && node->now_ms >= node->next_handoff_ms)
+        node->next_handoff_ms = node_handoff_round(node);
+}
+
+/* The work that waits for the budget, each tick in a turn that rotates: the
+ * first in line takes the tokens that came back, and a fixed order let
+ * anti-entropy starve a handoff under a small budget in the simulator. */
+static void node_tick_background(node_t *node)
+{
+    static void (*const work[])(node_t *) = {node_deliver_hints, node_tick_ae,
+                                              node_tick_handoff};
+    const uint32_t count = sizeof work / sizeof work[0];
+    for (uint32_t i = 0; i < count; i++)
+        work[(node->bg_turn + i) % count](node);
+    node->bg_turn = (node->bg_turn + 1) % count;
+}
+
 void node_tick(node_t *node, uint64_t now_ms)
 {
     node->now_ms = now_ms;
+    node->budget_waiting = false;
     node_tick_requests(node);
     if (now_ms >= node->next_gossip_ms) {
         node_gossip_round(node);
@@ -431,19 +684,11 @@ void node_tick(node_t *node, uint64_t now_ms)
     }
     if (hint_tick(node->hints, now_ms, &node->rng) < 0)
         node->stats.store_errors++;
-    node_deliver_hints(node);
     ae_outbox_t out = AE_OUTBOX_INIT;
     ae_tick(node->ae, now_ms, &out);
-    node_ae_flush(node, &out);
+    node_ae_flush(node, &out, false);
     ae_outbox_free(&out);
-    if (node->cfg.ae_interval_ms && now_ms >= node->next_ae_ms) {
-        node_ae_round(node);
-        node->next_ae_ms = now_ms + node->cfg.ae_interval_ms;
-    }
-    if (node->handoff_pending && now_ms >= node->next_handoff_ms) {
-        node_handoff_round(node);
-        node->next_handoff_ms = now_ms + node_handoff_delay(node);
-    }
+    node_tick_background(node);
     if (node->cfg.expire_interval_ms && now_ms >= node->next_expire_ms) {
         node_expire_round(node);
         node->next_expire_ms = now_ms + node->cfg.expire_interval_ms;
@@ -464,5 +709,9 @@ uint64_t node_next_deadline(const node_t *node)
         next = min_u64(next, node->next_handoff_ms);
     if (node->cfg.expire_interval_ms)
         next = min_u64(next, node->next_expire_ms);
+    if (node->budget_waiting || node->n_ae_held > 0)
+        next = min_u64(next, budget_ready_ms(&node->budget));
+    if (node->n_ae_held > 0)
+        next = min_u64(next, node->ae_held[0].until_ms);
     return min_u64(next, ae_next_deadline(node->ae));
 }

@@ -392,7 +392,9 @@ static void node_get_reply(node_t *node, const coord_op_t *op, versions_t *merge
     strop_op_free(&sop);
 }
 
-/* Read repair: sends the merge to every replica that answered with less. */
+/* Read repair: sends the merge to every replica that answered with less
+ * (skipped, and counted, while the background budget is spent: anti-entropy
+ * repairs those replicas later). */
 static void node_get_repair(node_t *node, coord_req_t *req)
 {
     size_t key_len;
@@ -401,8 +403,13 @@ static void node_get_repair(node_t *node, coord_req_t *req)
     for (uint32_t i = 0; i < req->ntargets; i++) {
         if (!coord_get_stale(req, (int)i))
             continue;
+        bool local = strcmp(req->targets[i].id, node->cfg.id) == 0;
+        if (!local && !node_bg_try(node)) {
+            node->stats.read_repairs_skipped++;
+            continue;
+        }
         node->stats.read_repairs++;
-        if (strcmp(req->targets[i].id, node->cfg.id) == 0) {
+        if (local) {
             slot_data_key(&dk, req->op.slot, key, key_len);
             node_merge_local(node, &dk, &req->merged);
             continue;
@@ -411,7 +418,9 @@ static void node_get_repair(node_t *node, coord_req_t *req)
             versions_encode(&req->merged, &body);
         msg_t m = {.type = MSG_PUT_REPLICA, .key = (const uint8_t *)key, .key_len = key_len,
                    .body = (const uint8_t *)body.data, .body_len = body.len};
+        size_t mark = node->out_len;
         node_send(node, req->targets[i].id, &m);
+        node_bg_charge(node, NODE_BG_REPAIR, mark, true);
     }
     buf_free(&body);
     buf_free(&dk);

@@ -18,6 +18,7 @@
 #include "core/merkle.h"
 #include "core/msg.h"
 #include "core/node.h"
+#include "core/slot.h"
 #include "util/pcg.h"
 
 #define NODE_META_RING "ring"
@@ -29,6 +30,7 @@
 #define NODE_NOT_READY_TEXT "CLUSTERDOWN the cluster's ring is not known here yet"
 #define NODE_FORWARD_TRIES_MAX 3 /* coordinators a forwarded write tries */
 #define NODE_HANDOFF_BACKOFF_SHIFT_MAX 5 /* handoff rounds back off to 32 intervals */
+#define NODE_HANDOFF_FULL_DIV 10 /* after a full batch, the next round in 1/10 interval */
 #define NODE_SENT_MAX (2 * MEMBER_MAX) /* peers whose last gossip time is kept */
 #define NODE_RING_EVERY 8        /* gossip carries the full ring one round in 8 */
 #define NODE_RING_FRESH_ROUNDS 20 /* ... and in every round this long after a change */
@@ -61,6 +63,7 @@ typedef struct node_reap_wait {
     uint64_t retry_ms;
     uint32_t shift;
 } node_reap_wait_t;
+#define NODE_AE_HELD_MAX AE_SESSIONS_MAX /* anti-entropy messages waiting for the budget */
 
 struct node {
     node_config_t cfg;
@@ -79,6 +82,23 @@ struct node {
     uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
+    /* Handoff progress: what must move, counted by a full pass after each
+     * ring change (or when the count ran out while keys remained), less
+     * what was handed off since. */
+    uint64_t handoff_left;       /* keys */
+    uint32_t handoff_slots_left; /* slots with handoff_slot_keys > 0 */
+    uint32_t handoff_slot_keys[SLOT_COUNT];
+    uint64_t handoff_counted_mark; /* the ring (node_ring_mark) of the count */
+    bool handoff_counted;        /* a count is valid for that ring */
+    budget_t budget; /* the background budget */
+    bool budget_waiting; /* work waits for the budget: tick when it is ready */
+    uint32_t bg_turn;    /* which background work goes first this tick */
+    struct node_ae_held {
+        uint64_t peer;
+        buf_t bytes;
+        uint64_t until_ms; /* handled by then even if the budget is still spent */
+    } *ae_held; /* responders' messages held while the budget is spent (initiator side) */
+    size_t n_ae_held;
     bool ring_heard; /* a peer's ring was seen (or loaded): rebalancing is safe */
     uint64_t ring_changed_ms;
     /* Derived from the ring at every change: the runs of slots sharing a
@@ -152,5 +172,13 @@ void node_on_handoff_ack(node_t *node, const msg_t *m);
 void node_gossip_in(node_t *node, const msg_t *m);
 void node_on_ae(node_t *node, const msg_t *m);
 void node_ae_local_slots(void *arg, merkle_slots_t *out);
+void node_ae_held_free(node_t *node);
+/* The background budget: may work start now (false counts a deferral and
+ * makes the node tick again when the budget is ready), and charging the
+ * bytes of the SEND effects added to the outbox since index out_from (owe:
+ * work that waited for the budget, which may leave a debt; else work that
+ * could not wait, absorbed: budget.h). */
+bool node_bg_try(node_t *node);
+void node_bg_charge(node_t *node, enum node_bg_kind kind, size_t out_from, bool owe);
 
 #endif

@@ -62,6 +62,9 @@ typedef struct config {
     char *node_id;     /* "": the stored one, or a random one at the first start */
     int gossip_interval;       /* ms */
     int anti_entropy_interval; /* ms; 0: off */
+    long long background_bytes_per_sec; /* the background budget; 0: unlimited */
+    long long hint_max_bytes; /* hints kept for down nodes; 0: none */
+    int hint_ttl;             /* seconds a hint is kept; 0: until delivered */
     int hz;
     int timeout;       /* seconds; 0: never close idle clients */
     int tcp_keepalive; /* seconds; 0: off */

@@ -163,13 +163,72 @@ static void info_members(server_t *srv, buf_t *out)
     }
 }
 
+/* Handoff after ring changes: keys handed off (acknowledged by every new
+ * owner, then deleted here), sent, still held for others (and their slots,
+ * as of the last handoff round), and taken from previous owners. */
+static void info_dynamo_handoff(const node_t *node, buf_t *out)
+{
+    const node_stats_t *ns = node_stats(node);
+    uint32_t slots;
+    uint64_t keys = node_handoff_left(node, &slots);
+    buf_printf(out,
+               "handoff_pending:%d\r\nhandoff_keys:%llu\r\nhandoff_keys_sent:%llu\r\n"
+               "handoff_keys_pending:%llu\r\nhandoff_slots_pending:%u\r\n"
+               "handoff_keys_received:%llu\r\n",
+               node_handoff_pending(node), LL(ns->handoff_keys), LL(ns->handoff_sent), LL(keys),
+               slots, LL(ns->handoff_received));
+}
+
+static void info_dynamo_hints(const node_t *node, buf_t *out)
+{
+    const hint_stats_t *hs = hint_stats(node_hints(node));
+    buf_printf(out,
+               "hints_stored:%llu\r\nhints_pending:%llu\r\nhints_pending_bytes:%llu\r\n"
+               "hints_delivered:%llu\r\nhints_dropped:%llu\r\nhints_dropped_ttl:%llu\r\n"
+               "hints_dropped_full:%llu\r\nhints_dropped_corrupt:%llu\r\n",
+               LL(node_stats(node)->hints_stored), LL(hs->pending), LL(hs->pending_bytes),
+               LL(hs->delivered), LL(hs->dropped_ttl + hs->dropped_full + hs->dropped_corrupt),
+               LL(hs->dropped_ttl), LL(hs->dropped_full), LL(hs->dropped_corrupt));
+}
+
+static void info_dynamo_ae(const node_t *node, buf_t *out)
+{
+    const ae_stats_t *as = node_ae_stats(node);
+    buf_printf(out,
+               "ae_rounds:%llu\r\nae_sessions_served:%llu\r\nae_sessions_completed:%llu\r\n"
+               "ae_sessions_in_sync:%llu\r\nae_sessions_failed:%llu\r\nae_trees_compared:%llu\r\n"
+               "ae_slots_differing:%llu\r\nae_keys_compared:%llu\r\nae_keys_exchanged:%llu\r\n"
+               "ae_bytes_sent:%llu\r\n",
+               LL(as->rounds), LL(as->sessions_served), LL(as->completed), LL(as->in_sync),
+               LL(as->failed), LL(as->trees_compared), LL(as->slots_differing),
+               LL(as->keys_compared), LL(as->keys_exchanged), LL(as->bytes_sent));
+}
+
+/* The background budget: its rate (0: unlimited), what was charged (in all
+ * and by kind), what is available now (negative: a debt), and how often
+ * work waited for it. */
+static void info_dynamo_background(const node_t *node, buf_t *out)
+{
+    const budget_t *b = node_budget(node);
+    const budget_stats_t *bs = budget_stats(b);
+    const uint64_t *by = node_stats(node)->background_bytes;
+    buf_printf(out,
+               "background_bytes_per_sec:%llu\r\nbackground_bytes_used:%llu\r\n"
+               "background_bytes_available:%lld\r\nbackground_deferred:%llu\r\n"
+               "background_bytes_hints:%llu\r\nbackground_bytes_handoff:%llu\r\n"
+               "background_bytes_anti_entropy:%llu\r\nbackground_bytes_read_repair:%llu\r\n"
+               "read_repairs_skipped:%llu\r\n",
+               LL(node_config(node)->background_bytes_per_sec), LL(bs->used_bytes),
+               (long long)budget_available(b), LL(bs->deferred), LL(by[NODE_BG_HINTS]),
+               LL(by[NODE_BG_HANDOFF]), LL(by[NODE_BG_AE]), LL(by[NODE_BG_REPAIR]),
+               LL(node_stats(node)->read_repairs_skipped));
+}
+
 static void info_dynamo(server_t *srv, buf_t *out)
 {
     const node_t *node = srv->node;
     const node_config_t *nc = node_config(node);
     const node_stats_t *ns = node_stats(node);
-    const hint_stats_t *hs = hint_stats(node_hints(node));
-    const ae_stats_t *as = node_ae_stats(node);
     const bus_stats_t *bs = bus_stats(srv->bus);
     const ring_t *ring = node_ring(node);
     uint32_t replicated = 0;
@@ -185,23 +244,25 @@ static void info_dynamo(server_t *srv, buf_t *out)
     info_members(srv, out);
     buf_printf(out,
                "ring_epoch:%llu\r\nring_nodes:%zu\r\nowned_slots:%u\r\nreplicated_slots:%u\r\n"
-               "handoff_pending:%d\r\n"
+               "ring_changes:%llu\r\n",
+               LL(ring_epoch(ring)), ring_node_count(ring), owned, replicated,
+               LL(ns->ring_changes));
+    info_dynamo_handoff(node, out);
+    buf_printf(out,
                "requests_received:%llu\r\nrequests_coordinated:%llu\r\nreads_coordinated:%llu\r\n"
                "writes_coordinated:%llu\r\nrequests_forwarded:%llu\r\nforward_fallbacks:%llu\r\n"
-               "quorum_failures:%llu\r\nread_repairs:%llu\r\nhints_stored:%llu\r\n"
-               "hints_pending:%llu\r\nhints_delivered:%llu\r\nhandoff_keys:%llu\r\n"
-               "ring_changes:%llu\r\nae_rounds:%llu\r\nae_keys_exchanged:%llu\r\n"
-               "siblings_created:%llu\r\nbad_messages:%llu\r\nstore_errors:%llu\r\n",
-               LL(ring_epoch(ring)), ring_node_count(ring), owned, replicated,
-               node_handoff_pending(node),
+               "quorum_failures:%llu\r\nread_repairs:%llu\r\nsiblings_created:%llu\r\n"
+               "bad_messages:%llu\r\nstore_errors:%llu\r\n",
                LL(ns->client_ops), LL(ns->gets + ns->puts), LL(ns->gets), LL(ns->puts),
                LL(ns->forwarded), LL(ns->forward_fallbacks), LL(ns->quorum_failures),
-               LL(ns->read_repairs), LL(ns->hints_stored), LL(hs->pending), LL(hs->delivered),
-               LL(ns->handoff_keys), LL(ns->ring_changes), LL(as->rounds), LL(as->keys_exchanged),
+               LL(ns->read_repairs),
                LL(keyspace_stats(node_keyspace(srv->node))->siblings_created), LL(ns->bad_messages),
                LL(ns->store_errors));
     buf_printf(out, "tombstones_reaped:%llu\r\ntombstone_reaps_deferred:%llu\r\n",
                LL(ns->tombstones_reaped), LL(ns->tombstone_reaps_deferred));
+    info_dynamo_hints(node, out);
+    info_dynamo_ae(node, out);
+    info_dynamo_background(node, out);
     buf_printf(out,
                "bus_bytes_in:%llu\r\nbus_bytes_out:%llu\r\nbus_messages_in:%llu\r\n"
                "bus_messages_out:%llu\r\nbus_dropped:%llu\r\nbus_auth_failures:%llu\r\n"

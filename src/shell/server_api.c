@@ -69,6 +69,9 @@ static void apply_param(server_t *srv, const char *name)
         server_apply_hz(srv);
     else if (strcasecmp(name, "proto-max-bulk-len") == 0)
         node_set_value_len_max(srv->node, (uint64_t)cfg->proto_max_bulk_len);
+    else if (strcasecmp(name, "background-bytes-per-sec") == 0)
+        node_set_background_rate(srv->node, server_now_ms(srv),
+                                 (uint64_t)cfg->background_bytes_per_sec);
 }
 
 static int api_config_set(void *impl, const char *name, const char *value, buf_t *err)

@@ -96,6 +96,9 @@ static int node_config_fill(const server_t *srv, node_config_t *nc, bool *wildca
     nc->gossip_interval_ms = (uint64_t)cfg->gossip_interval;
     nc->ae_interval_ms = (uint64_t)cfg->anti_entropy_interval;
     nc->value_len_max = (uint64_t)cfg->proto_max_bulk_len;
+    nc->background_bytes_per_sec = (uint64_t)cfg->background_bytes_per_sec;
+    nc->hint.bytes_max = (uint64_t)cfg->hint_max_bytes;
+    nc->hint.ttl_ms = (uint64_t)cfg->hint_ttl * 1000;
     return 0;
 }
 

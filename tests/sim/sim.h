@@ -41,6 +41,7 @@ typedef struct sim_options {
     enum sim_faults faults;
     uint32_t ops;     /* client operations in the workload phase */
     uint32_t n, r, w;
+    uint64_t budget;  /* background bytes per second of every node, 0: unlimited */
     enum node_test_break brk; /* test-only: break one mechanism */
     bool verbose;     /* print every violation's trace, not only the first */
 } sim_options_t;
@@ -53,6 +54,7 @@ typedef struct sim_summary {
     uint64_t hints_stored, hints_delivered;
     uint64_t read_repairs, ae_keys, handoff_keys, forwards;
     uint64_t tombstones_reaped, reaps_deferred;
+    uint64_t background_bytes, background_deferred, read_repairs_skipped;
     uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
     uint64_t crashes, partitions, storage_faults, joins, leaves;
     uint64_t probes, probes_failed;

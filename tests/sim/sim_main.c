@@ -1,7 +1,8 @@
 /* sim_main.c - dynis-sim, the simulator's driver.
  *
  *   dynis-sim [--seed S] [--nodes 5] [--faults none|net|crash|all] [--ops 20000]
- *             [--n 3 --r 2 --w 2] [--sweep COUNT [--first-seed S]]
+ *             [--n 3 --r 2 --w 2] [--budget BYTES_PER_SEC]
+ *             [--sweep COUNT [--first-seed S]]
  *             [--break MECHANISM] [--verbose]
  *
  * One run prints its summary; a sweep runs COUNT consecutive seeds (summaries
@@ -19,7 +20,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: dynis-sim [--seed S] [--nodes 3..9] [--faults none|net|crash|all]\n"
-                    "                 [--ops N] [--n N --r R --w W] [--sweep COUNT]\n"
+                    "                 [--ops N] [--n N --r R --w W] [--budget BYTES_PER_SEC]\n"
+                    "                 [--sweep COUNT]\n"
                     "                 [--first-seed S] [--break none|ack-before-w|"
                     "merge-drops-sibling|no-forward|hint-drop|early-reap]\n"
                     "                 [--verbose]\n");
@@ -56,7 +58,8 @@ static void parse_args(int argc, char **argv, args_t *a)
 {
     memset(a, 0, sizeof *a);
     a->opts = (sim_options_t){.seed = 1, .nodes = 5, .faults = SIM_FAULTS_ALL, .ops = 20000,
-                              .n = 3, .r = 2, .w = 2};
+                              .n = 3, .r = 2, .w = 2,
+                              .budget = NODE_BACKGROUND_BYTES_PER_SEC};
     a->first_seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -74,6 +77,7 @@ static void parse_args(int argc, char **argv, args_t *a)
         else if (strcmp(o, "--n") == 0) a->opts.n = (uint32_t)parse_u64(v);
         else if (strcmp(o, "--r") == 0) a->opts.r = (uint32_t)parse_u64(v);
         else if (strcmp(o, "--w") == 0) a->opts.w = (uint32_t)parse_u64(v);
+        else if (strcmp(o, "--budget") == 0) a->opts.budget = parse_u64(v);
         else if (strcmp(o, "--sweep") == 0) a->sweep = parse_u64(v);
         else if (strcmp(o, "--first-seed") == 0) a->first_seed = parse_u64(v);
         else if (strcmp(o, "--break") == 0) {

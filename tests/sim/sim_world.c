@@ -59,6 +59,7 @@ static void sim_node_config(const sim_t *s, uint32_t i, node_config_t *cfg)
     cfg->hint.ack_timeout_ms = 1000;
     cfg->ae.timeout_ms = 2000;
     cfg->tombstone_grace_ms = SIM_TOMBSTONE_GRACE_MS;
+    cfg->background_bytes_per_sec = s->opts.budget;
     cfg->test_break = s->opts.brk;
 }
 
@@ -564,6 +565,10 @@ static void sim_collect_node(sim_t *s, uint32_t i)
     sum->forwards += st->forwarded;
     sum->tombstones_reaped += st->tombstones_reaped;
     sum->reaps_deferred += st->tombstone_reaps_deferred;
+    const budget_stats_t *bs = budget_stats(node_budget(s->nodes[i].node));
+    sum->background_bytes += bs->used_bytes;
+    sum->background_deferred += bs->deferred;
+    sum->read_repairs_skipped += st->read_repairs_skipped;
 }
 
 static void sim_collect(sim_t *s)
@@ -579,23 +584,27 @@ static void sim_print(const sim_t *s)
 {
     const sim_summary_t *m = s->sum;
     fprintf(s->out,
-            "seed %" PRIu64 " nodes %u faults %s ops %" PRIu64 " N/R/W %u/%u/%u\n"
+            "seed %" PRIu64 " nodes %u faults %s ops %" PRIu64 " N/R/W %u/%u/%u budget %" PRIu64
+            " B/s\n"
             "  acked %" PRIu64 " failed %" PRIu64 " timed_out %" PRIu64
             " (writes %" PRIu64 ", reads %" PRIu64 ", cart adds %" PRIu64 ")\n"
             "  siblings seen %" PRIu64 ", keys with siblings at the end %" PRIu64 "\n"
             "  hints stored %" PRIu64 " delivered %" PRIu64 ", read repairs %" PRIu64
             ", anti-entropy keys %" PRIu64 ", handoff keys %" PRIu64 ", forwards %" PRIu64 "\n"
             "  tombstones reaped %" PRIu64 ", reaps deferred %" PRIu64 "\n"
+            "  background bytes %" PRIu64 ", deferred %" PRIu64 ", read repairs skipped %" PRIu64
+            "\n"
             "  messages %" PRIu64 " dropped %" PRIu64 " duplicated %" PRIu64 ", crashes %" PRIu64
             ", partitions %" PRIu64 ", storage faults %" PRIu64 ", joins %" PRIu64
             ", leaves %" PRIu64 "\n"
             "  probes %" PRIu64 " failed %" PRIu64 ", simulated %" PRIu64 " ms\n"
             "  violations %" PRIu64 "\n",
             s->opts.seed, s->opts.nodes, sim_faults_name(s->opts.faults), m->ops, s->opts.n,
-            s->opts.r, s->opts.w, m->acked, m->failed, m->timed_out, m->writes_acked, m->reads_ok,
+            s->opts.r, s->opts.w, s->opts.budget, m->acked, m->failed, m->timed_out, m->writes_acked, m->reads_ok,
             m->carts_acked, m->siblings_seen, m->final_siblings, m->hints_stored,
             m->hints_delivered, m->read_repairs, m->ae_keys, m->handoff_keys, m->forwards,
             m->tombstones_reaped, m->reaps_deferred,
+            m->background_bytes, m->background_deferred, m->read_repairs_skipped,
             m->msgs_sent, m->msgs_dropped, m->msgs_duplicated, m->crashes, m->partitions,
             m->storage_faults, m->joins, m->leaves, m->probes, m->probes_failed, m->sim_ms,
             m->violations);

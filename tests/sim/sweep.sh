@@ -2,7 +2,7 @@
 # sweep.sh - make check's simulator sweep: consecutive seeds across the fault
 # mixes, cluster sizes and quorums; each line below is one test, which fails
 # at the first seed whose run the oracle rejects (dynis-sim prints that seed
-# and the trace of the offending key). About 320 seeds in all, sized to take
+# and the trace of the offending key). About 340 seeds in all, sized to take
 # well under 3 minutes on 2 cores. A longer sweep, for example
 #   dynis-sim --faults all --sweep 10000
 # is in the README. Prints "N passed, M failed".
@@ -34,6 +34,7 @@ run "all faults, 9 nodes" --faults all --nodes 9 --ops 500 --sweep 20 --first-se
 run "all faults, N=3 R=1 W=1, 4 nodes" --faults all --nodes 4 --n 3 --r 1 --w 1 --ops 500 --sweep 20 --first-seed 5001
 run "all faults, N=1, 5 nodes" --faults all --nodes 5 --n 1 --r 1 --w 1 --ops 500 --sweep 20 --first-seed 6001
 run "all faults, N=2 W=2, 6 nodes" --faults all --nodes 6 --n 2 --r 1 --w 2 --ops 500 --sweep 20 --first-seed 7001
+run "all faults, a tight background budget, 5 nodes" --faults all --nodes 5 --budget 3000 --ops 500 --sweep 20 --first-seed 8001
 a=$("$sim" --faults all --seed 11 --ops 500 2>/dev/null)
 b=$("$sim" --faults all --seed 11 --ops 500 2>/dev/null)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then

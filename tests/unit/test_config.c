@@ -249,7 +249,8 @@ START_TEST(config_get_globs)
     buf_clear(&out);
     const char *p2[] = {"*max-*", "PORT", "port"};
     config_get(&cfg, 3, p2, collect, &out);
-    ck_assert_str_eq(err_str(&out), "port=6379;proto-max-bulk-len=536870912;");
+    ck_assert_str_eq(err_str(&out),
+                     "port=6379;proto-max-bulk-len=536870912;hint-max-bytes=67108864;");
     buf_clear(&out);
     const char *p3[] = {"[ab]ind", "append?sync", "nothing*"};
     config_get(&cfg, 3, p3, collect, &out);

@@ -5,7 +5,9 @@
  * node's keyspace and Merkle tree following every local change
  * (reclaiming, FLUSHALL), APPEND's length limit; tombstones reclaimed only
  * once every replica confirmed (and the test-only early-reap break caught);
- * readiness (node_ready) gating client commands. */
+ * readiness (node_ready) gating client commands; the background budget
+ * pacing hint delivery, skipping read repair and pacing a leave's handoff
+ * (with its progress figures). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -750,6 +752,92 @@ START_TEST(reap_check_answers)
 }
 END_TEST
 
+/* ---- the background budget ---------------------------------------------- */
+
+#define TINY_RATE 200 /* bytes per second */
+#define BUDGET_KEYS 240 /* more hints per holder than one batch carries */
+
+static void cl_set_rate(cluster_t *cl, uint64_t rate)
+{
+    for (int i = 0; i < cl->n; i++)
+        node_set_background_rate(cl->nodes[i], cl->now, rate);
+}
+
+static uint64_t cl_hints_pending(cluster_t *cl)
+{
+    uint64_t pending = 0;
+    for (int i = 0; i < cl->n; i++)
+        pending += hint_stats(node_hints(cl->nodes[i]))->pending;
+    return pending;
+}
+
+static uint64_t cl_deferred(cluster_t *cl)
+{
+    uint64_t deferred = 0;
+    for (int i = 0; i < cl->n; i++)
+        deferred += budget_stats(node_budget(cl->nodes[i]))->deferred;
+    return deferred;
+}
+
+/* Hints wait for the budget, and all of them are still delivered. */
+START_TEST(budget_paces_hint_delivery)
+{
+    cluster_t *cl = cl_new(3, 2, 2, 2);
+    cl_run(cl, 1000);
+    cl->down[2] = true;
+    cl_run(cl, 1500);
+    char key[16];
+    for (int k = 0; k < BUDGET_KEYS; k++) {
+        snprintf(key, sizeof key, "b%d", k);
+        const char *set[] = {"SET", key, "value-of-some-length"};
+        const coord_reply_t *r = cl_op(cl, k % 2, 400 + (uint64_t)k, 3, set);
+        ck_assert(r != NULL && !reply_is_error(r));
+    }
+    uint64_t stored = cl_hints_pending(cl);
+    ck_assert_uint_gt(stored, 0);
+    cl_set_rate(cl, TINY_RATE);
+    cl->down[2] = false;
+    cl_run(cl, 3000);
+    ck_assert_uint_gt(cl_hints_pending(cl), 0); /* paced: a batch, then a wait */
+    ck_assert_uint_gt(cl_deferred(cl), 0);
+    cl_run(cl, 60000);
+    ck_assert_uint_eq(cl_hints_pending(cl), 0);
+    uint64_t hint_bytes = 0;
+    for (int i = 0; i < 2; i++)
+        hint_bytes += node_stats(cl->nodes[i])->background_bytes[NODE_BG_HINTS];
+    ck_assert_uint_gt(hint_bytes, TINY_RATE);
+    cl_free(cl);
+}
+END_TEST
+
+/* A read whose repair finds the budget spent skips it (and counts it). */
+START_TEST(read_repair_skipped_when_budget_spent)
+{
+    cluster_t *cl = cl_new(3, 3, 2, 2);
+    cl_run(cl, 1000);
+    const char *keys[] = {"rs1", "rs2"};
+    int lagging = 1, via = 2;
+    cl->cut[lagging] = true;
+    for (int k = 0; k < 2; k++) {
+        const char *set[] = {"SET", keys[k], "v"};
+        const coord_reply_t *r = cl_op(cl, via, 10 + (uint64_t)k, 3, set);
+        ck_assert(r != NULL && !reply_is_error(r));
+    }
+    cl->cut[lagging] = false;
+    ck_assert(!stored(cl, lagging, "rs1") && !stored(cl, lagging, "rs2"));
+    node_set_background_rate(cl->nodes[via], cl->now, 1);
+    for (int k = 0; k < 2; k++) {
+        const char *get[] = {"GET", keys[k]};
+        const coord_reply_t *r = cl_op(cl, via, 20 + (uint64_t)k, 2, get);
+        ck_assert(r != NULL && !reply_is_error(r));
+        cl_run(cl, 100);
+    }
+    ck_assert_uint_gt(node_stats(cl->nodes[via])->read_repairs_skipped, 0);
+    ck_assert(!stored(cl, lagging, "rs2"));
+    cl_free(cl);
+}
+END_TEST
+
 /* ---- readiness ------------------------------------------------------------ */
 
 /* A node that met peers but has not heard their ring is not ready and
@@ -770,6 +858,44 @@ START_TEST(ready_gates_commands)
         ck_assert(node_ready(cl->nodes[i]));
     const coord_reply_t *r = cl_op(cl, 1, 2, 3, set);
     ck_assert(r && !reply_is_error(r));
+    cl_free(cl);
+}
+END_TEST
+
+/* A leaving node hands its keys off at the budget's pace, showing how many
+ * keys (and slots) are left; the new owners count what they received. */
+START_TEST(handoff_progress_under_budget)
+{
+    cluster_t *cl = cl_new(3, 1, 1, 1);
+    cl_run(cl, 1000);
+    char key[16];
+    for (int k = 0; k < 40; k++) {
+        snprintf(key, sizeof key, "p%d", k);
+        const char *set[] = {"SET", key, "v"};
+        const coord_reply_t *r = cl_op(cl, k % 3, 500 + (uint64_t)k, 3, set);
+        ck_assert(r != NULL && !reply_is_error(r));
+    }
+    uint64_t held = keys_of(cl, 0);
+    ck_assert_uint_gt(held, 1);
+    node_set_background_rate(cl->nodes[0], cl->now, TINY_RATE);
+    node_leave(cl->nodes[0], cl->now);
+    cl_drain(cl, 0);
+    cl_run(cl, 2000);
+    uint32_t slots = 0;
+    uint64_t left = node_handoff_left(cl->nodes[0], &slots);
+    ck_assert_uint_gt(left, 0);
+    ck_assert_uint_le(left, held);
+    ck_assert_uint_gt(slots, 0);
+    ck_assert_uint_le(slots, left);
+    cl_run(cl, 60000);
+    ck_assert_uint_eq(keys_of(cl, 0), 0);
+    ck_assert_uint_eq(node_handoff_left(cl->nodes[0], &slots), 0);
+    ck_assert_uint_eq(slots, 0);
+    ck_assert_uint_eq(node_stats(cl->nodes[0])->handoff_keys, held);
+    ck_assert_uint_gt(budget_stats(node_budget(cl->nodes[0]))->deferred, 0);
+    uint64_t received = node_stats(cl->nodes[1])->handoff_received +
+                        node_stats(cl->nodes[2])->handoff_received;
+    ck_assert_uint_ge(received, held);
     cl_free(cl);
 }
 END_TEST
@@ -796,6 +922,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, early_reap_break_resurrects);
     tcase_add_test(tc, reap_check_answers);
     tcase_add_test(tc, ready_gates_commands);
+    tcase_add_test(tc, budget_paces_hint_delivery);
+    tcase_add_test(tc, read_repair_skipped_when_budget_spent);
+    tcase_add_test(tc, handoff_progress_under_budget);
     suite_add_tcase(s, tc);
     return s;
 }
