@@ -21,13 +21,21 @@ static void cluster_sleep_ms(int ms)
 
 cluster_t *cluster_new(int count, const char *const *extra)
 {
+    const char *const *extra_of[CLUSTER_NODES_MAX];
+    for (int i = 0; i < CLUSTER_NODES_MAX; i++)
+        extra_of[i] = extra;
+    return cluster_new_each(count, extra_of);
+}
+
+cluster_t *cluster_new_each(int count, const char *const *const *extra_of)
+{
     if (count < 1 || count > CLUSTER_NODES_MAX)
         return NULL;
     cluster_t *cl = calloc(1, sizeof *cl);
     if (cl == NULL)
         return NULL;
     for (int i = 0; i < count; i++) {
-        cl->node[i] = proc_start_node(NULL, extra);
+        cl->node[i] = proc_start_node(NULL, extra_of[i]);
         if (cl->node[i] == NULL) {
             fprintf(stderr, "cluster: node %d of %d did not start\n", i, count);
             cluster_free(cl);
@@ -248,7 +256,15 @@ bool cluster_wait_agree(cluster_t *cl, int known, int timeout_ms)
 
 cluster_t *cluster_form(int count, const char *const *extra)
 {
-    cluster_t *cl = cluster_new(count, extra);
+    const char *const *extra_of[CLUSTER_NODES_MAX];
+    for (int i = 0; i < CLUSTER_NODES_MAX; i++)
+        extra_of[i] = extra;
+    return cluster_form_each(count, extra_of);
+}
+
+cluster_t *cluster_form_each(int count, const char *const *const *extra_of)
+{
+    cluster_t *cl = cluster_new_each(count, extra_of);
     if (cl == NULL)
         return NULL;
     if (cluster_meet(cl) != 0 || !cluster_wait_agree(cl, count, CLUSTER_FORM_TIMEOUT_MS)) {

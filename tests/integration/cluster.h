@@ -34,6 +34,9 @@ typedef struct cluster {
  * NULL; they must outlive the cluster), without meeting. Returns the owned
  * cluster, or NULL (the nodes that started are stopped) on failure. */
 cluster_t *cluster_new(int count, const char *const *extra);
+/* As cluster_new, node i with its own options extra_of[i] (borrowed, as
+ * extra). */
+cluster_t *cluster_new_each(int count, const char *const *const *extra_of);
 /* Stops every node and frees cl (NULL ok). */
 void cluster_free(cluster_t *cl);
 /* Node 0 sends CLUSTER MEET 127.0.0.1 <port> <bus port> for every other
@@ -46,6 +49,8 @@ bool cluster_wait_agree(cluster_t *cl, int known, int timeout_ms);
 /* cluster_new, cluster_meet, cluster_wait_agree(count): the owned, formed
  * cluster, or NULL (stopped, the logs printed) when it did not form. */
 cluster_t *cluster_form(int count, const char *const *extra);
+/* cluster_form with per-node options, as cluster_new_each. */
+cluster_t *cluster_form_each(int count, const char *const *const *extra_of);
 /* A new connection to node i (owned: redisFree), or NULL. */
 redisContext *cluster_connect(const cluster_t *cl, int i);
 /* Prints the end of every node's log to stderr. */

@@ -1,7 +1,7 @@
 # tests/integration/local.mk - real dynis-server processes driven over TCP
 # with hiredis, as Check suites. procs.{c,h} start and stop servers (reused
 # by cluster.{c,h}: clusters of nodes formed by CLUSTER MEET, for
-# test_cluster and test_background), expect.{c,h} assert on replies.
+# test_cluster, test_background and test_placement), expect.{c,h} assert on replies.
 # The suites run $DYNIS_SERVER (set by AM_TESTS_ENVIRONMENT) and depend on
 # the installed programs, so `make check` builds dynis-server first.
 INTEGRATION_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/unit $(HIREDIS_CFLAGS) $(CHECK_CFLAGS)
@@ -50,3 +50,11 @@ tests_integration_test_background_SOURCES = tests/integration/test_background.c 
 tests_integration_test_background_CFLAGS = $(INTEGRATION_CFLAGS)
 tests_integration_test_background_LDADD = $(INTEGRATION_LDADD)
 EXTRA_tests_integration_test_background_DEPENDENCIES = $(bin_PROGRAMS)
+
+check_PROGRAMS += tests/integration/test_placement
+TESTS += tests/integration/test_placement
+tests_integration_test_placement_SOURCES = tests/integration/test_placement.c \
+	tests/integration/cluster.c tests/integration/cluster.h $(INTEGRATION_COMMON)
+tests_integration_test_placement_CFLAGS = $(INTEGRATION_CFLAGS)
+tests_integration_test_placement_LDADD = $(INTEGRATION_LDADD)
+EXTRA_tests_integration_test_placement_DEPENDENCIES = $(bin_PROGRAMS)
