@@ -13,6 +13,7 @@
 
 #define MEMBER_ENCODING_VERSION 1
 #define MEMBER_FLAG_LEFT 0x01
+#define MEMBER_FLAG_LEAVE_DONE 0x02 /* only with MEMBER_FLAG_LEFT */
 
 typedef struct member_tomb {
     char id[RING_NODE_ID_LEN + 1];
@@ -148,6 +149,13 @@ void member_leave(member_view_t *view)
     self->heartbeat++;
 }
 
+void member_leave_done(member_view_t *view)
+{
+    member_t *self = member_self(view);
+    self->leave_done = true;
+    self->heartbeat++;
+}
+
 /* --------------------------------------------------- applying an entry */
 
 static bool member_newer(const member_t *a, const member_t *b)
@@ -170,6 +178,7 @@ static void member_take_announced(member_t *dst, const member_t *src, uint64_t n
     dst->incarnation = src->incarnation;
     dst->heartbeat = src->heartbeat;
     dst->state = left ? MEMBER_LEFT : MEMBER_ALIVE;
+    dst->leave_done = left && src->leave_done;
     dst->heard_ms = now_ms;
 }
 
@@ -299,7 +308,9 @@ void member_encode(const member_view_t *view, uint64_t now_ms, buf_t *out)
         buf_put_bytes(out, m->zone, strlen(m->zone));
         buf_put_varint(out, m->incarnation);
         buf_put_varint(out, m->heartbeat);
-        buf_append_byte(out, m->state == MEMBER_LEFT ? MEMBER_FLAG_LEFT : 0);
+        uint8_t flags = m->state == MEMBER_LEFT ? MEMBER_FLAG_LEFT : 0;
+        flags |= flags && m->leave_done ? MEMBER_FLAG_LEAVE_DONE : 0;
+        buf_append_byte(out, flags);
     }
     size_t live = 0;
     for (size_t i = 0; i < view->tomb_len; i++)
@@ -358,10 +369,13 @@ static bool member_decode_entry(cursor_t *c, member_t *m)
         !cursor_varint(c, &m->incarnation) || !cursor_varint(c, &m->heartbeat) ||
         !cursor_u8(c, &flags))
         return false;
-    if (weight < 1 || weight > RING_WEIGHT_MAX || (flags & ~MEMBER_FLAG_LEFT) != 0)
+    if (weight < 1 || weight > RING_WEIGHT_MAX ||
+        (flags & ~(MEMBER_FLAG_LEFT | MEMBER_FLAG_LEAVE_DONE)) != 0 ||
+        flags == MEMBER_FLAG_LEAVE_DONE)
         return member_decode_fail(c);
     m->weight = (uint32_t)weight;
     m->state = (flags & MEMBER_FLAG_LEFT) ? MEMBER_LEFT : MEMBER_ALIVE;
+    m->leave_done = (flags & MEMBER_FLAG_LEAVE_DONE) != 0;
     return true;
 }
 

@@ -58,6 +58,7 @@ typedef struct member {
     uint64_t incarnation; /* bumped by the node on every restart */
     uint64_t heartbeat;   /* bumped by the node every gossip round */
     member_state_t state;
+    bool leave_done;      /* left, and handed everything off: may be dropped */
     uint64_t heard_ms;    /* local time the heartbeat last advanced */
 } member_t;
 
@@ -85,6 +86,9 @@ const fd_t *member_fd(const member_view_t *view);
 size_t member_tick(member_view_t *view, uint64_t now_ms);
 /* Announces that this node leaves (state left, heartbeat bumped). */
 void member_leave(member_view_t *view);
+/* Announces that this node, having left, handed off everything: the others
+ * may drop it from their views (heartbeat bumped). */
+void member_leave_done(member_view_t *view);
 
 /* Applies m as a merge applies one gossiped entry (CLUSTER MEET's answer):
  * inserted when unknown, replacing the entry when its (incarnation,

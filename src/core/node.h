@@ -244,6 +244,10 @@ bool node_replicates(const node_t *node, uint16_t slot);
 bool node_ready(const node_t *node);
 /* True while keys of slots this node no longer replicates await handoff. */
 bool node_handoff_pending(const node_t *node);
+/* True once this node left (node_leave), holds a ring without itself (the
+ * others' ring) and handed off every key and hint: it then stops gossiping, and the others drop it from their view after
+ * the failure detector's bound (node_timeout_ms) of silence. */
+bool node_leave_done(const node_t *node);
 /* Keys still held here for other nodes, and in how many slots: counted by
  * a full pass after each ring change, less the keys handed off since (both
  * 0 once the handoff is done). */

@@ -348,10 +348,55 @@ static size_t node_gossip_peers(node_t *node, char ids[][NODE_ID_SIZE], size_t m
     return n;
 }
 
+bool node_leave_done(const node_t *node)
+{
+    const member_t *self = member_find(node->view, node->cfg.id);
+    return self && self->state == MEMBER_LEFT && ring_node_index(node->ring, node->cfg.id) < 0 &&
+           !node->handoff_pending && hint_stats(node->hints)->pending == 0;
+}
+
+/* Drops the nodes that announced their leave done (they hold nothing any
+ * more). A node that left but went quiet before that stays: it may still
+ * hold keys or hints, and tombstones are only reclaimed once it confirms
+ * (node_reap). */
+static void node_drop_departed(node_t *node)
+{
+    for (size_t i = member_count(node->view); i-- > 0;) {
+        const member_t *m = member_at(node->view, i);
+        if (m->state == MEMBER_LEFT && m->leave_done && strcmp(m->id, node->cfg.id) != 0) {
+            char id[NODE_ID_SIZE];
+            coord_id_copy(id, m->id);
+            member_forget(node->view, id, node->now_ms);
+        }
+    }
+}
+
+/* A leaving node announces when it is done, gossips that for
+ * NODE_LEAVE_ANNOUNCE_ROUNDS rounds, then falls silent (the others' forget
+ * tombstones spread to any that missed it). Returns false when it is silent. */
+static bool node_leave_announce(node_t *node)
+{
+    if (!node_leave_done(node))
+        return true;
+    const member_t *self = member_find(node->view, node->cfg.id);
+    if (!self->leave_done) {
+        member_leave_done(node->view);
+        node->leave_rounds_left = NODE_LEAVE_ANNOUNCE_ROUNDS;
+    }
+    if (node->leave_rounds_left == 0)
+        return false;
+    node->leave_rounds_left--;
+    return true;
+}
+
+/* A gossip round. */
 static void node_gossip_round(node_t *node)
 {
     member_tick(node->view, node->now_ms);
+    node_drop_departed(node);
     node_sync_ring(node);
+    if (!node_leave_announce(node))
+        return;
     char (*ids)[NODE_ID_SIZE] = xcalloc(MEMBER_MAX, NODE_ID_SIZE);
     size_t n = node_gossip_peers(node, ids, MEMBER_MAX);
     bool with_ring = node->now_ms < node->ring_changed_ms + NODE_RING_FRESH_ROUNDS *

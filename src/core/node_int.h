@@ -31,6 +31,7 @@
 #define NODE_FORWARD_TRIES_MAX 3 /* coordinators a forwarded write tries */
 #define NODE_HANDOFF_BACKOFF_SHIFT_MAX 5 /* handoff rounds back off to 32 intervals */
 #define NODE_HANDOFF_FULL_DIV 10 /* after a full batch, the next round in 1/10 interval */
+#define NODE_LEAVE_ANNOUNCE_ROUNDS 20 /* gossip rounds a finished leave is announced */
 #define NODE_SENT_MAX (2 * MEMBER_MAX) /* peers whose last gossip time is kept */
 #define NODE_RING_EVERY 8        /* gossip carries the full ring one round in 8 */
 #define NODE_RING_FRESH_ROUNDS 20 /* ... and in every round this long after a change */
@@ -81,6 +82,7 @@ struct node {
     uint64_t now_ms;
     uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
+    uint32_t leave_rounds_left; /* rounds a finished leave is still announced */
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
     /* Handoff progress: what must move, counted by a full pass after each
      * ring change (or when the count ran out while keys remained), less

@@ -174,9 +174,9 @@ static void info_dynamo_handoff(const node_t *node, buf_t *out)
     buf_printf(out,
                "handoff_pending:%d\r\nhandoff_keys:%llu\r\nhandoff_keys_sent:%llu\r\n"
                "handoff_keys_pending:%llu\r\nhandoff_slots_pending:%u\r\n"
-               "handoff_keys_received:%llu\r\n",
+               "handoff_keys_received:%llu\r\nleave_done:%d\r\n",
                node_handoff_pending(node), LL(ns->handoff_keys), LL(ns->handoff_sent), LL(keys),
-               slots, LL(ns->handoff_received));
+               slots, LL(ns->handoff_received), node_leave_done(node));
 }
 
 static void info_dynamo_hints(const node_t *node, buf_t *out)

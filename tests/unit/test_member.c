@@ -213,6 +213,32 @@ START_TEST(leave_and_rejoin)
 }
 END_TEST
 
+/* A finished leave spreads by gossip; a rejoin clears it. */
+START_TEST(leave_done_spreads)
+{
+    member_view_t *a = test_view(0, 0), *b = test_view(1, 0), *c = test_view(2, 0);
+    const char *id = member_self(a)->id;
+    gossip(a, b, 0);
+    member_leave(a);
+    gossip(a, b, 1000);
+    ck_assert(!member_find(b, id)->leave_done);
+    member_leave_done(a);
+    ck_assert_int_eq(gossip(a, b, 2000), 1);
+    ck_assert(member_find(b, id)->leave_done);
+    ck_assert_int_eq(member_find(b, id)->state, MEMBER_LEFT);
+    gossip(b, c, 3000); /* second hand */
+    ck_assert(member_find(c, id)->leave_done);
+    member_t back = *member_find(a, id);
+    back.state = MEMBER_ALIVE;
+    back.incarnation++;
+    ck_assert_int_eq(member_upsert(b, &back, 4000), 1);
+    ck_assert(!member_find(b, id)->leave_done);
+    member_view_free(a);
+    member_view_free(b);
+    member_view_free(c);
+}
+END_TEST
+
 START_TEST(forget_blocks_resurrection)
 {
     member_view_t *a = test_view(0, 0), *b = test_view(1, 0);
@@ -407,6 +433,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, self_refutes_stale_word);
     tcase_add_test(tc, liveness_follows_heartbeats);
     tcase_add_test(tc, leave_and_rejoin);
+    tcase_add_test(tc, leave_done_spreads);
     tcase_add_test(tc, forget_blocks_resurrection);
     tcase_add_test(tc, forget_spreads_without_extension);
     tcase_add_test(tc, pick_targets_random_and_bounded);

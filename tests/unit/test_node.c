@@ -7,7 +7,7 @@
  * once every replica confirmed (and the test-only early-reap break caught);
  * readiness (node_ready) gating client commands; the background budget
  * pacing hint delivery, skipping read repair and pacing a leave's handoff
- * (with its progress figures). */
+ * (with its progress figures); a finished leave dropped from every view. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -900,6 +900,39 @@ START_TEST(handoff_progress_under_budget)
 }
 END_TEST
 
+/* A node that left and handed everything off announces it; the others drop
+ * it from their views and its ring no longer has it. */
+START_TEST(finished_leave_is_dropped)
+{
+    cluster_t *cl = cl_new(4, 3, 2, 2);
+    cl_run(cl, 1000);
+    char key[16];
+    for (int k = 0; k < 30; k++) {
+        snprintf(key, sizeof key, "l%d", k);
+        const char *set[] = {"SET", key, "v"};
+        ck_assert(!reply_is_error(cl_op(cl, k % 3, 700 + (uint64_t)k, 3, set)));
+    }
+    const char *leaving = node_config(cl->nodes[3])->id;
+    ck_assert(!node_leave_done(cl->nodes[3]));
+    node_leave(cl->nodes[3], cl->now);
+    cl_drain(cl, 3);
+    cl_run(cl, 30000);
+    ck_assert(node_leave_done(cl->nodes[3]));
+    ck_assert_uint_eq(keys_of(cl, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_null(member_find(node_view(cl->nodes[i]), leaving));
+        ck_assert_int_lt(ring_node_index(node_ring(cl->nodes[i]), leaving), 0);
+    }
+    for (int k = 0; k < 30; k++) {
+        snprintf(key, sizeof key, "l%d", k);
+        const char *get[] = {"GET", key};
+        const coord_reply_t *r = cl_op(cl, k % 3, 800 + (uint64_t)k, 2, get);
+        ck_assert(r && r->strop == STROP_REPLY_VALUES && r->values.len == 1);
+    }
+    cl_free(cl);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("node");
@@ -925,6 +958,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, budget_paces_hint_delivery);
     tcase_add_test(tc, read_repair_skipped_when_budget_spent);
     tcase_add_test(tc, handoff_progress_under_budget);
+    tcase_add_test(tc, finished_leave_is_dropped);
     suite_add_tcase(s, tc);
     return s;
 }
