@@ -361,3 +361,12 @@ redisContext *proc_connect(const proc_t *p)
     redisSetTimeout(c, tv);
     return c;
 }
+
+void procs_add_case(Suite *s, const char *name, const TTest *test, int timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, timeout_s);
+    tcase_add_unchecked_fixture(tc, procs_init, procs_cleanup);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}

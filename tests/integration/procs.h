@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <hiredis/hiredis.h>
 
 #define PROC_PATH_MAX 512
@@ -40,6 +41,13 @@ typedef struct proc {
     const char *conf;         /* borrowed configuration file, or NULL */
     const char *extra[PROC_ARGS_MAX]; /* borrowed extra options, NULL-ended */
 } proc_t;
+
+/* Adds test to s as a TCase of its own named name (so that
+ * CK_RUN_CASE=<name> runs just that one), with timeout_s and the
+ * procs_init / procs_cleanup fixture around it. */
+void procs_add_case(Suite *s, const char *name, const TTest *test, int timeout_s);
+/* procs_add_case with the test's own name. */
+#define PROCS_ADD_CASE(s, test, timeout_s) procs_add_case((s), #test, (test), (timeout_s))
 
 /* Creates the base temporary directory; call once, before any fork. */
 void procs_init(void);

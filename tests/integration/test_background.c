@@ -269,31 +269,11 @@ START_TEST(no_hints_with_hint_max_bytes_zero)
 }
 END_TEST
 
-static void suite_setup(void)
-{
-    procs_init();
-}
-
-static void suite_teardown(void)
-{
-    procs_cleanup();
-}
-
-/* One TCase per test, so that CK_RUN_CASE=<test> runs just that one. */
-static void add_case(Suite *s, const char *name, const TTest *test)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, TEST_TIMEOUT_S);
-    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
 Suite *make_suite(void)
 {
     Suite *s = suite_create("background");
-    add_case(s, "options_show_in_config_and_info", options_show_in_config_and_info);
-    add_case(s, "tiny_budget_still_delivers_hints", tiny_budget_still_delivers_hints);
-    add_case(s, "no_hints_with_hint_max_bytes_zero", no_hints_with_hint_max_bytes_zero);
+    PROCS_ADD_CASE(s, options_show_in_config_and_info, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, tiny_budget_still_delivers_hints, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, no_hints_with_hint_max_bytes_zero, TEST_TIMEOUT_S);
     return s;
 }

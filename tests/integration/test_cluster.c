@@ -713,35 +713,15 @@ START_TEST(state_ok_means_commands_work)
 }
 END_TEST
 
-static void suite_setup(void)
-{
-    procs_init();
-}
-
-static void suite_teardown(void)
-{
-    procs_cleanup();
-}
-
-/* One TCase per test, so that CK_RUN_CASE=<test> runs just that one. */
-static void add_case(Suite *s, const char *name, const TTest *test)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, TEST_TIMEOUT_S);
-    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
 Suite *make_suite(void)
 {
     Suite *s = suite_create("cluster");
-    add_case(s, "three_nodes_place_keys_on_n", three_nodes_place_keys_on_n);
-    add_case(s, "five_nodes_place_keys_on_n", five_nodes_place_keys_on_n);
-    add_case(s, "concurrent_puts_make_siblings", concurrent_puts_make_siblings);
-    add_case(s, "quorum_survives_one_failure", quorum_survives_one_failure);
-    add_case(s, "secret_keeps_strangers_out", secret_keeps_strangers_out);
-    add_case(s, "mget_of_many_keys", mget_of_many_keys);
-    add_case(s, "state_ok_means_commands_work", state_ok_means_commands_work);
+    PROCS_ADD_CASE(s, three_nodes_place_keys_on_n, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, five_nodes_place_keys_on_n, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, concurrent_puts_make_siblings, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, quorum_survives_one_failure, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, secret_keeps_strangers_out, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, mget_of_many_keys, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, state_ok_means_commands_work, TEST_TIMEOUT_S);
     return s;
 }

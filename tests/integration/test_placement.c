@@ -144,23 +144,9 @@ START_TEST(zones_and_weights_place_replicas)
 }
 END_TEST
 
-static void suite_setup(void)
-{
-    procs_init();
-}
-
-static void suite_teardown(void)
-{
-    procs_cleanup();
-}
-
 Suite *make_suite(void)
 {
     Suite *s = suite_create("placement");
-    TCase *tc = tcase_create("placement");
-    tcase_set_timeout(tc, TEST_TIMEOUT_S);
-    tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
-    tcase_add_test(tc, zones_and_weights_place_replicas);
-    suite_add_tcase(s, tc);
+    PROCS_ADD_CASE(s, zones_and_weights_place_replicas, TEST_TIMEOUT_S);
     return s;
 }
