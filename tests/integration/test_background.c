@@ -3,7 +3,8 @@
  * background-bytes-per-sec, hint-max-bytes and hint-ttl are accepted, shown
  * by CONFIG GET and INFO dynamo (the budget changes at run time); with a
  * tiny budget, the hints for a stopped node are all delivered once it is
- * back while the budget visibly throttles them; with hint-max-bytes 0 no
+ * back while the budget visibly throttles them; hints survive SIGKILL of
+ * the nodes that hold them; with hint-max-bytes 0 no
  * hint is kept and every refused one is counted as dropped. Every wait is a
  * bounded poll. Run one test with CK_RUN_CASE=<test name>. */
 #include <signal.h>
@@ -43,6 +44,10 @@ static const char *const dynamo_fields[] = {
 static const char *const throttled[] = {
     "--replicas", "2", "--node-timeout", "1000", "--anti-entropy-interval", "0",
     "--background-bytes-per-sec", TINY_BUDGET, NULL};
+/* As above with no budget limit. */
+static const char *const unthrottled[] = {
+    "--replicas", "2", "--node-timeout", "1000", "--anti-entropy-interval", "0",
+    "--background-bytes-per-sec", "0", NULL};
 /* As above with W = 1 (the coordinator's write suffices) and no hints. */
 static const char *const hintless[] = {
     "--replicas", "2", "--write-quorum", "1", "--read-quorum", "1", "--node-timeout", "1000",
@@ -242,6 +247,42 @@ START_TEST(tiny_budget_still_delivers_hints)
 }
 END_TEST
 
+/* Hints are kept in RocksDB: both holders killed with SIGKILL and
+ * restarted before the owner is back still hold every hint, and deliver
+ * them all once it returns. */
+START_TEST(hints_survive_holder_kill)
+{
+    cluster_t *cl = cluster_form(3, unthrottled);
+    ck_assert_msg(cl != NULL, "the cluster did not form");
+    ck_assert_int_eq(proc_stop(cl->node[2], SIGTERM, PROC_STOP_TIMEOUT_MS), 0);
+    wait_failed(cl);
+    redisContext *c0 = conn(cl, 0);
+    ck_assert_int_eq(write_keys(c0, "kept:", HINT_KEYS), 0);
+    redisFree(c0);
+    long long share = 2 * HINT_KEYS - dbsize_of(cl, 0) - dbsize_of(cl, 1);
+    ck_assert_int_gt(share, 0);
+    ck_assert_int_eq(dyn_sum(cl, "hints_pending"), share);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(proc_stop(cl->node[i], SIGKILL, PROC_STOP_TIMEOUT_MS), -1); /* killed */
+        ck_assert_int_eq(proc_restart(cl->node[i]), 0);
+    }
+    ck_assert_int_eq(dyn_sum(cl, "hints_pending"), share);
+    ck_assert_int_eq(proc_restart(cl->node[2]), 0);
+    long long held = -1, pending = -1;
+    for (int waited = 0; (held != share || pending != 0) && waited <= SETTLE_TIMEOUT_MS;
+         waited += CLUSTER_POLL_MS) {
+        sleep_poll();
+        held = dbsize_of(cl, 2);
+        pending = dyn_sum(cl, "hints_pending");
+    }
+    printf("holders killed: %lld hints kept and delivered\n", share);
+    ck_assert_msg(held == share && pending == 0,
+                  "the restarted owner holds %lld of its %lld keys, %lld hints pending", held,
+                  share, pending);
+    cluster_free(cl);
+}
+END_TEST
+
 START_TEST(no_hints_with_hint_max_bytes_zero)
 {
     cluster_t *cl = cluster_form(3, hintless);
@@ -274,6 +315,7 @@ Suite *make_suite(void)
     Suite *s = suite_create("background");
     PROCS_ADD_CASE(s, options_show_in_config_and_info, TEST_TIMEOUT_S);
     PROCS_ADD_CASE(s, tiny_budget_still_delivers_hints, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, hints_survive_holder_kill, TEST_TIMEOUT_S);
     PROCS_ADD_CASE(s, no_hints_with_hint_max_bytes_zero, TEST_TIMEOUT_S);
     return s;
 }
