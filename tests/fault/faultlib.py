@@ -274,6 +274,7 @@ class Cluster:
         os.makedirs(self.workdir)
         self.net = Net()
         self.nodes = []
+        self.members = []  # the nodes in the ring (started, not left)
         atexit.register(self.close)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: sys.exit(1))
@@ -289,6 +290,7 @@ class Cluster:
         i = self.net.add_node()
         node = Node(self.net, self.workdir, i)
         self.nodes.append(node)
+        self.members.append(node)
         node.start()
         if meet:
             self.meet(self.nodes[0], node)
@@ -311,30 +313,31 @@ class Cluster:
         slots = c.execute_command("CLUSTER", "SLOTS")
         return fields.get("cluster_state"), fields.get("cluster_known_nodes"), repr(slots)
 
-    def agreed(self, members):
-        """True when every node of members is ok, knows len(members) nodes, and
-        they all answer the same CLUSTER SLOTS."""
+    def agreed(self, nodes):
+        """True when every node of nodes is ok, knows the len(self.members)
+        members of the ring, and they all answer the same CLUSTER SLOTS."""
         views = set()
+        count = len(self.members)
         try:
-            for n in members:
+            for n in nodes:
                 state, known, slots = self.ring_view(n)
-                if state != "ok" or known != str(len(members)):
+                if state != "ok" or known != str(count):
                     return False
-                if len(members) > 1 and slots.count("10.213.") < min(len(members), 3):
+                if count > 1 and slots.count("10.213.") < min(count, 3):
                     return False
                 views.add(slots)
         except redis.RedisError:
             return False
         return len(views) == 1
 
-    def wait_agree(self, members, seconds=AGREE_SECONDS_MAX):
+    def wait_agree(self, nodes, seconds=AGREE_SECONDS_MAX):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.agreed(members):
+            if self.agreed(nodes):
                 return True
             time.sleep(POLL_SECONDS)
-        raise RuntimeError("%d nodes did not agree on the ring within %.0f s" %
-                           (len(members), seconds))
+        raise RuntimeError("%d nodes did not agree on a ring of %d within %.0f s" %
+                           (len(nodes), len(self.members), seconds))
 
     def replica_map(self, node):
         """slot -> [ip, ...] (preference list order) from node's CLUSTER SLOTS."""
@@ -474,6 +477,12 @@ class Workload:
             th.join(timeout=CLIENT_TIMEOUT_SECONDS * 3)
         self.history.close()
         log("workload: %d writes acknowledged, %d maybe" % (self.acked, self.maybe))
+
+
+def append_history(history_path, rec):
+    """Adds one write made outside a Workload (a resolution) to the history."""
+    with open(history_path, "a") as f:
+        f.write(json.dumps(rec) + "\n")
 
 
 # ---------------------------------------------------------------- convergence
