@@ -275,6 +275,7 @@ class Cluster:
         self.net = Net()
         self.nodes = []
         self.members = []  # the nodes in the ring (started, not left)
+        self.workloads = []  # stopped before the network goes
         atexit.register(self.close)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: sys.exit(1))
@@ -314,14 +315,15 @@ class Cluster:
         return fields.get("cluster_state"), fields.get("cluster_known_nodes"), repr(slots)
 
     def agreed(self, nodes):
-        """True when every node of nodes is ok, knows the len(self.members)
-        members of the ring, and they all answer the same CLUSTER SLOTS."""
+        """True when every node of nodes is ok, knows every node ever met
+        (a node that left stays in the view, failed, without slots), and they
+        all answer the same CLUSTER SLOTS naming the members of the ring."""
         views = set()
         count = len(self.members)
         try:
             for n in nodes:
                 state, known, slots = self.ring_view(n)
-                if state != "ok" or known != str(count):
+                if state != "ok" or known != str(len(self.nodes)):
                     return False
                 if count > 1 and slots.count("10.213.") < min(count, 3):
                     return False
@@ -359,6 +361,8 @@ class Cluster:
         return total
 
     def close(self):
+        for wl in self.workloads:
+            wl.stopping.set()
         for n in self.nodes:
             try:
                 n.stop()
@@ -395,6 +399,7 @@ class Workload:
         self.acked = 0
         self.maybe = 0
         self.threads = []
+        cluster.workloads.append(self)
         for t, node in enumerate(self.via):
             th = threading.Thread(target=self._client, args=(t, node, seed * 1000 + t),
                                   daemon=True)
@@ -428,7 +433,7 @@ class Workload:
                     self._cart(conn, t, seq, rnd)
                 else:
                     self._set(conn, t, seq)
-            except (redis.ConnectionError, redis.TimeoutError):
+            except redis.RedisError:
                 conn = None
                 time.sleep(0.1)
             time.sleep(CLIENT_PAUSE_SECONDS)
@@ -441,7 +446,7 @@ class Workload:
             rec["status"] = "ack" if ok in (b"OK", True, "OK") else "maybe"
         except redis.ResponseError as e:
             rec["status"], rec["error"] = "maybe", str(e)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
+        except redis.RedisError as e:
             rec["status"], rec["error"] = "maybe", str(e)
             self.record(rec)
             raise
@@ -465,7 +470,7 @@ class Workload:
             rec["status"] = "ack" if ok in (b"OK", True, "OK") else "maybe"
         except redis.ResponseError as e:
             rec["status"], rec["error"] = "maybe", str(e)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
+        except redis.RedisError as e:
             rec["status"], rec["error"] = "maybe", str(e)
             self.record(rec)
             raise
