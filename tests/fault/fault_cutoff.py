@@ -7,9 +7,11 @@ key is identical, with no acknowledged write or cart item lost (see
 faultlib.py and check_history.py)."""
 
 import os
+import sys
 import time
 
-import faultlib as fl
+sys.dont_write_bytecode = True  # keep the source tree clean
+import faultlib as fl  # noqa: E402
 
 CUT_SECONDS = 10
 LOAD_SECONDS = 3

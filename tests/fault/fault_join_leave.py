@@ -9,9 +9,11 @@ is covered, only by the remaining nodes, each owning its share of the 16384
 slots (INFO dynamo owned_slots, CLUSTER SLOTS) within BALANCE_SLOTS_MAX."""
 
 import os
+import sys
 import time
 
-import faultlib as fl
+sys.dont_write_bytecode = True  # keep the source tree clean
+import faultlib as fl  # noqa: E402
 
 LOAD_SECONDS = 3
 SLOTS = 16384

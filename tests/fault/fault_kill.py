@@ -6,9 +6,11 @@ nothing acknowledged is lost (by the killed node or by the cluster), and the
 replicas agree again once the node is back."""
 
 import os
+import sys
 import time
 
-import faultlib as fl
+sys.dont_write_bytecode = True  # keep the source tree clean
+import faultlib as fl  # noqa: E402
 
 LOAD_SECONDS = 3
 DOWN_SECONDS = 4

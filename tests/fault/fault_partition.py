@@ -8,9 +8,11 @@ resolving every cart through DYN.GET + DYN.PUT (the union of the siblings)
 leaves one version holding every item, the same on every replica."""
 
 import os
+import sys
 import time
 
-import faultlib as fl
+sys.dont_write_bytecode = True  # keep the source tree clean
+import faultlib as fl  # noqa: E402
 
 SPLIT_SECONDS = 8
 LOAD_SECONDS = 2

@@ -319,13 +319,16 @@ class Cluster:
         (a node that left stays in the view, failed, without slots), and they
         all answer the same CLUSTER SLOTS naming the members of the ring."""
         views = set()
-        count = len(self.members)
+        want = {m.ip for m in self.members}
         try:
             for n in nodes:
                 state, known, slots = self.ring_view(n)
                 if state != "ok" or known != str(len(self.nodes)):
                     return False
-                if count > 1 and slots.count("10.213.") < min(count, 3):
+                owners = set()
+                for ips in self.replica_map(n).values():
+                    owners.update(ips)
+                if owners != want:
                     return False
                 views.add(slots)
         except redis.RedisError:
