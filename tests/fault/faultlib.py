@@ -60,7 +60,6 @@ POLL_SECONDS = 0.5
 CLIENT_TIMEOUT_SECONDS = 8.0   # longer than a request's timeout plus a forward's
 CONNECT_TIMEOUT_SECONDS = 1.0
 CLIENT_PAUSE_SECONDS = 0.01    # between two operations of one client
-CART_SIBLINGS_MAX = 64
 # Short timings so that failures are detected and repaired in seconds.
 SERVER_OPTIONS = ["--node-timeout", "1000", "--gossip-interval", "200",
                   "--anti-entropy-interval", "1000", "--appendfsync", "everysec",
@@ -621,7 +620,8 @@ def figures(cluster, label, wl, seconds, nodes=None):
     """Prints a scenario's figures from INFO dynamo of nodes."""
     nodes = nodes if nodes is not None else cluster.live()
     log("%s figures: writes acknowledged %d (maybe %d), hints stored %d delivered %d "
-        "pending %d, anti-entropy keys exchanged %d, read repairs %d, converged in %.1f s" %
+        "pending %d, anti-entropy keys exchanged %d, read repairs %d, converged in %.1f s "
+        "(from the end of the fault or the load)" %
         (label, wl.acked, wl.maybe, cluster.sum_info("hints_stored", nodes),
          cluster.sum_info("hints_delivered", nodes), cluster.sum_info("hints_pending", nodes),
          cluster.sum_info("ae_keys_exchanged", nodes), cluster.sum_info("read_repairs", nodes),
