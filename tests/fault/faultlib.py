@@ -313,26 +313,32 @@ class Cluster:
         slots = c.execute_command("CLUSTER", "SLOTS")
         return fields.get("cluster_state"), fields.get("cluster_known_nodes"), repr(slots)
 
-    def agreed(self, nodes):
-        """True when every node of nodes is ok, knows every node ever met
-        (a node that left stays in the view, failed, without slots), and they
-        all answer the same CLUSTER SLOTS naming the members of the ring."""
+    def disagreement(self, nodes):
+        """None when every node of nodes is ok, knows every node ever met (a
+        node that left stays in the view, failed, without slots), and they
+        all answer the same CLUSTER SLOTS naming the members of the ring
+        (those running at least: CLUSTER SLOTS leaves failed nodes out);
+        else what differs."""
         views = set()
-        want = {m.ip for m in self.members}
+        ring = {m.ip for m in self.members}
+        running = {m.ip for m in self.members if m.alive()}
         try:
             for n in nodes:
                 state, known, slots = self.ring_view(n)
                 if state != "ok" or known != str(len(self.nodes)):
-                    return False
+                    return "node %d: cluster_state %s, %s known nodes" % (n.i, state, known)
                 owners = set()
                 for ips in self.replica_map(n).values():
                     owners.update(ips)
-                if owners != want:
-                    return False
+                if not running <= owners <= ring:
+                    return "node %d: the ring holds %s" % (n.i, sorted(owners))
                 views.add(slots)
-        except redis.RedisError:
-            return False
-        return len(views) == 1
+        except redis.RedisError as e:
+            return "error: %s" % e
+        return None if len(views) == 1 else "CLUSTER SLOTS differ between nodes"
+
+    def agreed(self, nodes):
+        return self.disagreement(nodes) is None
 
     def wait_agree(self, nodes, seconds=AGREE_SECONDS_MAX):
         deadline = time.monotonic() + seconds
@@ -340,8 +346,9 @@ class Cluster:
             if self.agreed(nodes):
                 return True
             time.sleep(POLL_SECONDS)
-        raise RuntimeError("%d nodes did not agree on a ring of %d within %.0f s" %
-                           (len(nodes), len(self.members), seconds))
+        raise RuntimeError("%d nodes did not agree on a ring of %d within %.0f s: %s" %
+                           (len(nodes), len(self.members), seconds,
+                            self.disagreement(nodes)))
 
     def replica_map(self, node):
         """slot -> [ip, ...] (preference list order) from node's CLUSTER SLOTS."""
@@ -560,9 +567,8 @@ def wait_converged(cluster, nodes, history_path, seconds=CONVERGE_SECONDS_MAX,
     dump, why = None, "not polled"
     while True:
         try:
-            if not cluster.agreed(nodes):
-                why = "the ring differs between nodes"
-            else:
+            why = cluster.disagreement(nodes)
+            if why is None:
                 dump = replica_state(cluster, nodes, keys)
                 bad = differing(dump)
                 pending = cluster.sum_info("hints_pending", nodes) if hints else 0
