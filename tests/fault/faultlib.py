@@ -17,8 +17,9 @@ routes inside each namespace for the other side's addresses; the root
 namespace still reaches both sides), kill -9, restart, wipe a data directory,
 CLUSTER MEET and CLUSTER LEAVE.
 
-The workload: client threads, each through one node (it moves to the next
-node after a connection error), mixing
+The workload: client threads, each through one node (it reconnects after a
+connection error; a scenario moves it to another node with Workload.move),
+mixing
   - plain SETs of write-once keys (w:<client>:<seq> = v:<client>:<seq>): each
     acknowledged one must be found with its value on its N replicas;
   - add-to-cart: DYN.GET a cart key, union the items of its siblings, add a
@@ -394,8 +395,8 @@ def cart_items(values):
 
 
 class Workload:
-    """Client threads, one per node of via (moving on after errors), writing
-    to history_path until stop()."""
+    """Client threads, one per node of via (reconnecting after errors),
+    appending every write to history_path until stop()."""
 
     def __init__(self, cluster, via, history_path, carts=8, cart_share=0.5, seed=1):
         self.cluster = cluster
@@ -409,8 +410,8 @@ class Workload:
         self.maybe = 0
         self.threads = []
         cluster.workloads.append(self)
-        for t, node in enumerate(self.via):
-            th = threading.Thread(target=self._client, args=(t, node, seed * 1000 + t),
+        for t in range(len(self.via)):
+            th = threading.Thread(target=self._client, args=(t, seed * 1000 + t),
                                   daemon=True)
             self.threads.append(th)
         for th in self.threads:
@@ -428,7 +429,7 @@ class Workload:
         """Client t moves its writes to node from now on."""
         self.via[t] = node
 
-    def _client(self, t, node, seed):
+    def _client(self, t, seed):
         rnd = random.Random(seed)
         seq = 0
         conn, conn_node = None, None
