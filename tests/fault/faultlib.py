@@ -268,11 +268,11 @@ class Cluster:
 
     def __init__(self, count, name):
         self.name = name
+        self.net = Net()
         self.workdir = os.path.join(os.environ.get("FAULT_TMPDIR", "/tmp"),
                                     "dynis-fault-%s-%d" % (name, os.getpid()))
         shutil.rmtree(self.workdir, ignore_errors=True)
         os.makedirs(self.workdir)
-        self.net = Net()
         self.nodes = []
         self.members = []  # the nodes in the ring (started, not left)
         self.workloads = []  # stopped before the network goes
