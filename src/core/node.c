@@ -224,6 +224,20 @@ int node_flush(node_t *node)
     return rc;
 }
 
+int node_local_get(node_t *node, const char *key, size_t key_len, coord_reply_t *reply)
+{
+    buf_t dk = BUF_INIT;
+    versions_t vs;
+    versions_init(&vs);
+    slot_data_key(&dk, slot_of_key(key, key_len), key, key_len);
+    int rc = node_read(node, &dk, &vs);
+    if (rc >= 0)
+        coord_reply_context(reply, &vs);
+    versions_free(&vs);
+    buf_free(&dk);
+    return rc < 0 ? rc : 0;
+}
+
 void node_set_value_len_max(node_t *node, uint64_t value_len_max)
 {
     node->cfg.value_len_max = value_len_max;

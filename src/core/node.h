@@ -221,6 +221,12 @@ void node_outbox_clear(node_t *node);
  * counts drop to zero) and rebuilds the Merkle tree to match. Returns 0 or a
  * negative keyspace_status. */
 int node_flush(node_t *node);
+/* DYN.LOCAL: this node's own stored version set of key (borrowed), read
+ * without a quorum and without read repair, as a DYN.GET reply (kind
+ * COORD_REPLY_CONTEXT) written to reply (initialised, owned by the caller;
+ * replaced). A missing key gives the empty context and no versions. Returns
+ * 0, or a negative store status (reply untouched). */
+int node_local_get(node_t *node, const char *key, size_t key_len, coord_reply_t *reply);
 /* CONFIG SET proto-max-bulk-len: the longest value APPEND may make. */
 void node_set_value_len_max(node_t *node, uint64_t value_len_max);
 /* CONFIG SET background-bytes-per-sec (0: unlimited). */

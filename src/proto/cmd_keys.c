@@ -6,7 +6,8 @@
  * shell renders the gathered answers with coord_reply_write.h. DBSIZE,
  * FLUSHALL, FLUSHDB, SCAN and KEYS are node-local, as in Redis Cluster, and
  * answered at once: DBSIZE SCAN KEYS read ctx->keyspace (the node's),
- * FLUSHALL and FLUSHDB go through server_api's node_flush. */
+ * FLUSHALL and FLUSHDB go through server_api's node_flush, DYN.LOCAL through
+ * its node_local. */
 #include "proto/cmd_keys.h"
 
 #include <ctype.h>
@@ -61,6 +62,19 @@ void cmd_type(cmd_ctx_t *ctx) { cmd_keys_node(ctx); }
 void cmd_dyn_get(cmd_ctx_t *ctx) { cmd_keys_node(ctx); }
 void cmd_dyn_put(cmd_ctx_t *ctx) { cmd_keys_node(ctx); }
 void cmd_dyn_del(cmd_ctx_t *ctx) { cmd_keys_node(ctx); }
+
+/* DYN.LOCAL key: the node's own version set, answered at once. */
+void cmd_dyn_local(cmd_ctx_t *ctx)
+{
+    coord_reply_t cr;
+    coord_reply_init(&cr);
+    int rc = ctx->server->node_local(ctx->server->impl, ctx->argv[1], ctx->argvlen[1], &cr);
+    if (rc < 0)
+        cmd_keys_reply_status(ctx, rc);
+    else
+        coord_reply_write(ctx->reply, &cr, ctx->now_ms);
+    coord_reply_free(&cr);
+}
 
 /* A multi-key command split into one operation `name key [value]` per key
  * (step 1: every argument is a key; step 2: key value pairs), gathered as

@@ -24,7 +24,11 @@
  *       exactly what the context covers.
  *   DYN.DEL key context                  -> :1 if it superseded a live version,
  *       else :0; writes a tombstone covering the context.
- *   A context that does not decode -> "-ERR invalid context". */
+ *   A context that does not decode -> "-ERR invalid context".
+ *   DYN.LOCAL key -> DYN.GET's reply for this node's own stored set, with no
+ *       quorum and no read repair (for tests and operators comparing
+ *       replicas): [""] when the node holds nothing for key; a tombstoned
+ *       key gives [context] (a non-empty context, no values). */
 #ifndef DYNIS_PROTO_CMD_KEYS_H
 #define DYNIS_PROTO_CMD_KEYS_H
 
@@ -56,5 +60,6 @@ void cmd_type(cmd_ctx_t *ctx);
 void cmd_dyn_get(cmd_ctx_t *ctx);
 void cmd_dyn_put(cmd_ctx_t *ctx);
 void cmd_dyn_del(cmd_ctx_t *ctx);
+void cmd_dyn_local(cmd_ctx_t *ctx);
 
 #endif

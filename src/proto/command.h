@@ -23,7 +23,8 @@
  *                          DBSIZE FLUSHALL FLUSHDB SCAN KEYS TYPE DYN.GET
  *                          DYN.PUT DYN.DEL (keyed ones through the node,
  *                          DBSIZE SCAN KEYS through the keyspace, FLUSH*
- *                          through server_api's node_flush)
+ *                          through server_api's node_flush, DYN.LOCAL
+ *                          through its node_local)
  * Handler names are cmd_ + the command in lower case, '.' as '_'
  * (cmd_get, cmd_dyn_put), declared in cmd_conn.h and cmd_keys.h. */
 #ifndef DYNIS_PROTO_COMMAND_H
@@ -89,6 +90,10 @@ typedef struct server_api {
     /* FLUSHALL / FLUSHDB: empties the node's data (node_flush). Returns 0 or
      * a negative keyspace_status. */
     int (*node_flush)(void *impl);
+    /* DYN.LOCAL: this node's stored version set of key (borrowed) as a
+     * DYN.GET reply in reply (initialised, the caller's; replaced), without
+     * quorum or read repair. Returns 0 or a negative store status. */
+    int (*node_local)(void *impl, const char *key, size_t key_len, coord_reply_t *reply);
     /* CLUSTER: fills what the replies are rendered from (borrowed until the
      * handler returns). */
     void (*cluster_src)(void *impl, struct cluster_src *src);

@@ -1,5 +1,6 @@
 /* server_api.c - the server_api_t (src/proto/command.h) of the shell: what
- * INFO, CLIENT LIST, CONFIG GET/SET/RESETSTAT, SHUTDOWN and AUTH reach.
+ * INFO, CLIENT LIST, CONFIG GET/SET/RESETSTAT, SHUTDOWN, AUTH and DYN.LOCAL
+ * reach.
  * Each entry point translates between the command layer and the server's
  * own state, and applies the side effects of a changed parameter. */
 #include "shell/server.h"
@@ -105,6 +106,12 @@ static const char *api_requirepass(void *impl)
     return srv->cfg->requirepass[0] != '\0' ? srv->cfg->requirepass : NULL;
 }
 
+static int api_node_local(void *impl, const char *key, size_t key_len, coord_reply_t *reply)
+{
+    server_t *srv = impl;
+    return node_local_get(srv->node, key, key_len, reply);
+}
+
 void server_api_init(server_t *srv)
 {
     srv->api = (server_api_t){
@@ -116,6 +123,7 @@ void server_api_init(server_t *srv)
         .reset_stats = api_reset_stats,
         .shutdown = api_shutdown,
         .requirepass = api_requirepass,
+        .node_local = api_node_local,
     };
     server_node_api(&srv->api);
 }

@@ -241,8 +241,13 @@ static int fake_flush(void *impl)
     return node_flush(f.node);
 }
 
+static int fake_local(void *impl, const char *key, size_t key_len, coord_reply_t *reply)
+{
+    return node_local_get(f.node, key, key_len, reply);
+}
+
 static const server_api_t fake_api = {.node_begin = fake_begin, .node_op = fake_op,
-                                      .node_flush = fake_flush};
+                                      .node_flush = fake_flush, .node_local = fake_local};
 
 static void setup(void)
 {
@@ -337,6 +342,34 @@ START_TEST(handlers_reply_siblings)
 }
 END_TEST
 
+/* DYN.LOCAL answers like DYN.GET from the node's own set; a tombstone shows
+ * as a context with no values. */
+START_TEST(dyn_local_shows_the_stored_set)
+{
+    buf_t out = BUF_INIT, ctx = BUF_INIT, local = BUF_INIT;
+    char line[128];
+    ck_assert_str_eq(handle("dyn.local k", &out), "*1|$0||");
+    ck_assert_str_eq(handle("set k v", &out), "+OK|");
+    dyn_context(&ctx);
+    snprintf(line, sizeof line, "dyn.put k %s a", ctx.data);
+    ck_assert_str_eq(handle(line, &out), "+OK|");
+    snprintf(line, sizeof line, "dyn.put k %s b", ctx.data);
+    ck_assert_str_eq(handle(line, &out), "+OK|");
+    buf_append_str(&local, handle("dyn.local k", &out));
+    buf_append_byte(&local, 0);
+    ck_assert_str_eq(local.data, handle("dyn.get k", &out));
+    ck_assert_ptr_nonnull(strstr(local.data, "|$1|a|$1|b|"));
+    ck_assert_str_eq(handle("del k", &out), ":1|");
+    const char *text = handle("dyn.local k", &out);
+    ck_assert_msg(strncmp(text, "*1|$", 4) == 0 && strncmp(text, "*1|$0|", 6) != 0, "%s", text);
+    ck_assert_str_eq(handle("dyn.local", &out),
+                     "-ERR wrong number of arguments for 'dyn.local' command|");
+    buf_free(&out);
+    buf_free(&ctx);
+    buf_free(&local);
+}
+END_TEST
+
 START_TEST(handlers_split_multi_key_commands)
 {
     buf_t out = BUF_INIT;
@@ -392,6 +425,7 @@ Suite *make_suite(void)
     tc = tcase_create("handlers");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, handlers_reply_siblings);
+    tcase_add_test(tc, dyn_local_shows_the_stored_set);
     tcase_add_test(tc, handlers_split_multi_key_commands);
     tcase_add_test(tc, local_commands_use_the_keyspace);
     suite_add_tcase(s, tc);
