@@ -3,7 +3,8 @@
 clients, a fifth node joins a cluster of four (CLUSTER MEET) and takes its
 share of the slots, streamed from the previous owners; then node 1 leaves
 (CLUSTER LEAVE, run on node 1), handing its slots off, and is stopped once
-its handoff is done. No acknowledged write is lost, the replicas of every
+its leave is done (INFO dynamo leave_done:1) and the others dropped it from
+their views (README "Leaving and forgetting"). No acknowledged write is lost, the replicas of every
 key (by the final ring) agree, and slot ownership is balanced: every slot
 is covered, only by the remaining nodes, each owning its share of the 16384
 slots (INFO dynamo owned_slots, CLUSTER SLOTS) within BALANCE_SLOTS_MAX."""
@@ -36,11 +37,19 @@ def slots_cover(cluster, node, members):
     return len(rmap) == SLOTS and all(set(v) <= ips and v for v in rmap.values())
 
 
-def wait_handoff(node):
+def known_nodes(node):
+    return int(node.client().execute_command("CLUSTER", "INFO").decode()
+               .split("cluster_known_nodes:")[1].split()[0])
+
+
+def wait_left(cluster, node):
+    """Waits until node says its leave is done and every member dropped it;
+    returns (done, seconds)."""
     deadline = time.monotonic() + HANDOFF_SECONDS_MAX
     start = time.monotonic()
     while time.monotonic() < deadline:
-        if node.info().get("handoff_pending") == "0":
+        if node.info().get("leave_done") == "1" and all(
+                known_nodes(m) == len(cluster.members) for m in cluster.members):
             return True, time.monotonic() - start
         time.sleep(fl.POLL_SECONDS)
     return False, time.monotonic() - start
@@ -63,8 +72,8 @@ def main():
     wl.move(1, joiner)
     fl.log("node 1 (%s) left by CLUSTER LEAVE" % leaver.ip)
     cluster.wait_agree(cluster.members)
-    done, secs = wait_handoff(leaver)
-    res.check(done, "the leaving node handed its keys off in %.1f s" % secs)
+    done, secs = wait_left(cluster, leaver)
+    res.check(done, "the leaving node handed its keys off and was dropped in %.1f s" % secs)
     leaver.stop()
     time.sleep(LOAD_SECONDS)
     wl.stop()

@@ -315,8 +315,8 @@ class Cluster:
         return fields.get("cluster_state"), fields.get("cluster_known_nodes"), repr(slots)
 
     def disagreement(self, nodes):
-        """None when every node of nodes is ok, knows every node ever met (a
-        node that left stays in the view, failed, without slots), and they
+        """None when every node of nodes is ok, knows every member (a node
+        whose leave is done is dropped from the views), and they
         all answer the same CLUSTER SLOTS naming the members of the ring
         (those running at least: CLUSTER SLOTS leaves failed nodes out);
         else what differs."""
@@ -326,7 +326,7 @@ class Cluster:
         try:
             for n in nodes:
                 state, known, slots = self.ring_view(n)
-                if state != "ok" or known != str(len(self.nodes)):
+                if state != "ok" or known != str(len(self.members)):
                     return "node %d: cluster_state %s, %s known nodes" % (n.i, state, known)
                 owners = set()
                 for ips in self.replica_map(n).values():
