@@ -9,11 +9,13 @@
 #include "util/alloc.h"
 
 #define AE_FLAG_FROM_INITIATOR 1u
-#define AE_NODE_BYTES_MIN 9   /* varint index + 8-byte hash */
+#define AE_NODE_BYTES_MIN 9   /* varint index step + 8-byte hash */
 #define AE_KV_BYTES_MIN 4     /* two lengths, a 2-byte key prefix */
 #define AE_DIGEST_BYTES_MIN 11
-#define AE_SEGMENT_BYTES_MIN 6
+#define AE_SEGMENT_BYTES_MIN 14 /* slot, buckets, start, end, count */
 #define AE_RECENT_MAX 64
+
+_Static_assert(MERKLE_BUCKETS == 64, "a segment's bucket set is one 64-bit word");
 
 /* ====================================================================== */
 /* codec                                                                   */
@@ -71,12 +73,14 @@ static void encode_kvs(const ae_kv_t *kvs, uint32_t n, buf_t *out)
     }
 }
 
+/* Node indices go as steps from the previous one (the first from 0): the
+ * children of one node are neighbours, so most steps take one byte. */
 static void encode_tree(const ae_msg_t *m, buf_t *out)
 {
     buf_append_byte(out, m->level);
     buf_put_varint(out, m->n_nodes);
     for (uint32_t i = 0; i < m->n_nodes; i++) {
-        buf_put_varint(out, m->nodes[i].index);
+        buf_put_varint(out, m->nodes[i].index - (i > 0 ? m->nodes[i - 1].index : 0));
         buf_put_u64be(out, m->nodes[i].hash);
     }
 }
@@ -89,6 +93,7 @@ static void encode_digests(const ae_msg_t *m, buf_t *out)
     for (uint32_t i = 0; i < m->n_segments; i++) {
         const ae_segment_t *s = &m->segments[i];
         buf_put_u16be(out, s->slot);
+        buf_put_u64be(out, s->buckets);
         buf_put_bytes(out, s->start.p, s->start.len);
         buf_put_bytes(out, s->end.p, s->end.len);
         buf_put_varint(out, s->count);
@@ -180,12 +185,12 @@ static bool decode_tree(cursor_t *c, ae_msg_t *m)
         return false;
     m->nodes = xcalloc(m->n_nodes, sizeof *m->nodes);
     for (uint32_t i = 0; i < m->n_nodes; i++) {
-        uint64_t index;
-        if (!cursor_varint(c, &index) || index >= width ||
-            (i > 0 && index <= m->nodes[i - 1].index) ||
+        uint64_t step;
+        uint32_t prev = i > 0 ? m->nodes[i - 1].index : 0;
+        if (!cursor_varint(c, &step) || (i > 0 && step == 0) || step >= width - prev ||
             !cursor_u64be(c, &m->nodes[i].hash))
             return false;
-        m->nodes[i].index = (uint32_t)index;
+        m->nodes[i].index = prev + (uint32_t)step;
     }
     return true;
 }
@@ -207,10 +212,16 @@ static bool decode_kvs(cursor_t *c, ae_msg_t *m)
     return true;
 }
 
-/* A digest key lies in its segment's slot and range, after the previous one. */
+static bool bucket_in(uint64_t buckets, const ae_bytes_t *key)
+{
+    return (buckets >> merkle_key_bucket(key->p, key->len)) & 1;
+}
+
+/* A digest key lies in its segment's slot, buckets and range, after the
+ * previous one. */
 static bool digest_in_segment(const ae_segment_t *s, const ae_digest_t *d, const ae_digest_t *prev)
 {
-    if (key_slot(d->key.p) != s->slot ||
+    if (key_slot(d->key.p) != s->slot || !bucket_in(s->buckets, &d->key) ||
         bytes_cmp(d->key.p, d->key.len, s->start.p, s->start.len) < 0)
         return false;
     if (s->end.len > 0 && bytes_cmp(d->key.p, d->key.len, s->end.p, s->end.len) >= 0)
@@ -221,7 +232,8 @@ static bool digest_in_segment(const ae_segment_t *s, const ae_digest_t *d, const
 static bool decode_segment(cursor_t *c, ae_msg_t *m, ae_segment_t *s, uint32_t *cap)
 {
     uint32_t count;
-    if (!cursor_u16be(c, &s->slot) || !read_key(c, &s->start) ||
+    if (!cursor_u16be(c, &s->slot) || !cursor_u64be(c, &s->buckets) || s->buckets == 0 ||
+        !read_key(c, &s->start) ||
         key_slot(s->start.p) != s->slot ||
         !cursor_bytes(c, AE_KEY_MAX, &s->end.p, &s->end.len))
         return false;
@@ -329,8 +341,9 @@ typedef struct ae_session {
     uint64_t deadline_ms;
     uint8_t level;        /* tree level last sent or compared */
     merkle_slots_t mask;
-    /* responder: the digest stream over the differing slots */
-    uint16_t *diff;       /* owned, ascending */
+    /* responder: the digest stream over the differing leaves */
+    uint16_t *diff;       /* owned, ascending: the slots with differing leaves */
+    uint64_t *buckets;    /* owned: diff[i]'s differing buckets, bit b for bucket b */
     uint32_t n_diff;
     buf_t pos;            /* next data key to send digests from */
     bool pos_done;        /* no more digests */
@@ -420,6 +433,7 @@ ae_t *ae_new(const ae_config_t *cfg, const ae_ops_t *ops, merkle_t *tree, store_
 static void session_close(ae_session_t *s)
 {
     free(s->diff);
+    free(s->buckets);
     buf_free(&s->pos);
     buf_free(&s->batch_start);
     memset(s, 0, sizeof *s);
@@ -618,7 +632,7 @@ static int on_tree(ae_t *ae, ae_session_t *s, const ae_msg_t *m, uint64_t now_ms
     uint32_t n = 0;
     for (uint32_t i = 0; i < m->n_nodes; i++) {
         uint32_t idx = m->nodes[i].index;
-        if (leaf && !merkle_slots_has(&s->mask, (uint16_t)idx))
+        if (leaf && !merkle_slots_has(&s->mask, merkle_leaf_slot(idx)))
             continue;
         if (merkle_hash_masked(ae->tree, m->level, idx, &s->mask) != m->nodes[i].hash)
             diff[n++] = idx;
@@ -689,13 +703,15 @@ static const uint8_t *slot_end(uint16_t slot, uint8_t buf[SLOT_KEY_PREFIX_LEN], 
     return buf;
 }
 
-/* Collects up to limit (key, hash) pairs of a slot range; the key after the
- * limit, if any, becomes next. */
+/* Collects up to limit (key, hash) pairs of a slot range, of the keys in
+ * the given buckets only; the next such key after the limit, if any, becomes
+ * next. */
 typedef struct key_scan {
     ae_pool_t *pool;
     ae_digest_t *items; /* cap limit */
     uint32_t n;
     uint32_t limit;
+    uint64_t buckets;
     ae_bytes_t next;
     int rc;
 } key_scan_t;
@@ -704,6 +720,8 @@ static int key_scan_fn(void *arg, const void *key, size_t key_len, const void *v
                        size_t val_len)
 {
     key_scan_t *ks = arg;
+    if (!bucket_in(ks->buckets, &(ae_bytes_t){key, key_len}))
+        return 0;
     if (ks->n == ks->limit) {
         ks->next = pool_copy(ks->pool, key, key_len);
         return 1;
@@ -766,8 +784,10 @@ static int build_digests(ae_t *ae, ae_session_t *s, ae_msg_t *m, ae_pool_t *pool
             pos_set(s, prefix, sizeof prefix);
         }
         ae_segment_t *seg = &m->segments[m->n_segments++];
-        key_scan_t ks = {pool, m->digests + m->n_digests, 0, limit - m->n_digests, {NULL, 0}, 0};
+        key_scan_t ks = {pool, m->digests + m->n_digests, 0, limit - m->n_digests,
+                         s->buckets[idx], {NULL, 0}, 0};
         seg->slot = slot;
+        seg->buckets = s->buckets[idx];
         seg->start = pool_copy(pool, s->pos.data, s->pos.len);
         int rc = key_scan_run(ae, &ks, seg->start, (ae_bytes_t){NULL, 0});
         if (rc < 0)
@@ -825,10 +845,14 @@ static int start_digests(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32
                          uint64_t now_ms, ae_outbox_t *out)
 {
     s->diff = xcalloc(n, sizeof *s->diff);
-    for (uint32_t i = 0; i < n; i++)
-        s->diff[i] = (uint16_t)diff[i];
-    s->n_diff = n;
-    ae->stats.slots_differing += n;
+    s->buckets = xcalloc(n, sizeof *s->buckets);
+    for (uint32_t i = 0; i < n; i++) { /* leaves ascending: slots ascending */
+        uint16_t slot = merkle_leaf_slot(diff[i]);
+        if (s->n_diff == 0 || s->diff[s->n_diff - 1] != slot)
+            s->diff[s->n_diff++] = slot;
+        s->buckets[s->n_diff - 1] |= 1ULL << merkle_leaf_bucket(diff[i]);
+    }
+    ae->stats.slots_differing += s->n_diff;
     uint8_t prefix[SLOT_KEY_PREFIX_LEN];
     slot_prefix(prefix, s->diff[0]);
     pos_set(s, prefix, sizeof prefix);
@@ -872,7 +896,7 @@ static int serve_wants(ae_t *ae, ae_session_t *s, const ae_msg_t *m, ae_msg_t *r
     for (uint32_t i = 0; i < m->n_wants; i++) {
         ae_bytes_t w = m->wants[i];
         uint32_t idx = diff_lower_bound(s, key_slot(w.p));
-        if (idx == s->n_diff || s->diff[idx] != key_slot(w.p) ||
+        if (idx == s->n_diff || s->diff[idx] != key_slot(w.p) || !bucket_in(s->buckets[idx], &w) ||
             bytes_cmp(w.p, w.len, (const uint8_t *)s->batch_start.data, s->batch_start.len) < 0)
             return AE_EMSG; /* only keys of the batch just sent */
         if (i > 0 && bytes >= ae->cfg.msg_bytes_max) {
@@ -949,7 +973,8 @@ static int sync_key(sync_ctx_t *x, const ae_digest_t *own, const ae_digest_t *d)
 static int sync_segment(sync_ctx_t *x, const ae_msg_t *m, const ae_segment_t *seg)
 {
     uint32_t limit = x->ae->cfg.keys_per_msg_max - x->handled + 1;
-    key_scan_t ks = {x->pool, xcalloc(limit, sizeof(ae_digest_t)), 0, limit, {NULL, 0}, 0};
+    key_scan_t ks = {x->pool, xcalloc(limit, sizeof(ae_digest_t)), 0, limit, seg->buckets,
+                     {NULL, 0}, 0};
     int rc = key_scan_run(x->ae, &ks, seg->start, seg->end);
     for (uint32_t i = 0, j = 0; rc == 0 && (i < ks.n || j < seg->count);) {
         const ae_digest_t *own = i < ks.n ? &ks.items[i] : NULL;

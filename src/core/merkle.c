@@ -1,6 +1,7 @@
-/* merkle.c - the per-node hash tree over slots (see merkle.h): XOR leaves and
- * inner nodes updated in O(levels) per write, masked hashes for comparing the
- * slots two replicas share, and the leaf cache in STORE_CF_MERKLE. */
+/* merkle.c - the per-node hash tree over slots and key-hash buckets (see
+ * merkle.h): XOR leaves and inner nodes updated in O(levels) per write,
+ * masked hashes for comparing the slots two replicas share, and the leaf
+ * cache in STORE_CF_MERKLE. */
 #include "core/merkle.h"
 
 #include <stdlib.h>
@@ -12,10 +13,11 @@
 #define MERKLE_KEY_SEED 0x6d65726b6c65ULL /* "merkle" */
 #define MERKLE_LEAF_PREFIX 'l'
 #define MERKLE_MARKER_KEY "v"
-#define MERKLE_LEAF_KEY_LEN 3
+#define MERKLE_LEAF_KEY_LEN 4
 #define MERKLE_LEAF_VAL_LEN 8
 
-static const uint32_t level_width[MERKLE_LEVELS] = {1, 4, 64, 1024, SLOT_COUNT};
+static const uint32_t level_width[MERKLE_LEVELS] = {1, 4, 64, 1024, SLOT_COUNT,
+                                                    SLOT_COUNT * 8, MERKLE_LEAF_COUNT};
 
 struct merkle {
     store_t *store;               /* borrowed */
@@ -101,10 +103,42 @@ uint32_t merkle_level_width(unsigned level)
 
 void merkle_node_slots(unsigned level, uint32_t index, uint16_t *first, uint32_t *count)
 {
+    if (level > MERKLE_SLOT_LEVEL) {
+        *first = (uint16_t)(index / (level_width[level] / SLOT_COUNT));
+        *count = 1;
+        return;
+    }
     uint32_t span = SLOT_COUNT / level_width[level];
     *first = (uint16_t)(index * span);
     *count = span;
 }
+
+/* The bucket from the key's own hash (hash64 with MERKLE_KEY_SEED). */
+static uint32_t bucket_of(uint64_t key_hash)
+{
+    return (uint32_t)(key_hash >> (64 - MERKLE_BUCKET_BITS));
+}
+
+/* The slot of a data key (at least SLOT_KEY_PREFIX_LEN bytes). */
+static uint16_t key_slot(const void *data_key)
+{
+    const uint8_t *k = data_key;
+    return (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
+}
+
+uint32_t merkle_key_bucket(const void *data_key, size_t key_len)
+{
+    return bucket_of(hash64(data_key, key_len, MERKLE_KEY_SEED));
+}
+
+uint32_t merkle_leaf_index(uint16_t slot, uint32_t bucket)
+{
+    return (uint32_t)slot * MERKLE_BUCKETS + bucket % MERKLE_BUCKETS;
+}
+
+uint16_t merkle_leaf_slot(uint32_t leaf) { return (uint16_t)(leaf / MERKLE_BUCKETS); }
+
+uint32_t merkle_leaf_bucket(uint32_t leaf) { return leaf % MERKLE_BUCKETS; }
 
 /* --- key hashes --- */
 
@@ -192,18 +226,20 @@ static void recompute_inner(merkle_t *m)
     }
 }
 
-static void leaf_key(uint8_t key[MERKLE_LEAF_KEY_LEN], uint16_t slot)
+static void leaf_key(uint8_t key[MERKLE_LEAF_KEY_LEN], uint32_t leaf)
 {
+    uint16_t slot = merkle_leaf_slot(leaf);
     key[0] = MERKLE_LEAF_PREFIX;
     key[1] = (uint8_t)(slot >> 8);
     key[2] = (uint8_t)slot;
+    key[3] = (uint8_t)merkle_leaf_bucket(leaf);
 }
 
-static int store_leaf(merkle_t *m, uint16_t slot)
+static int store_leaf(merkle_t *m, uint32_t leaf)
 {
     uint8_t key[MERKLE_LEAF_KEY_LEN];
-    leaf_key(key, slot);
-    uint64_t h = m->nodes[MERKLE_LEAF_LEVEL][slot];
+    leaf_key(key, leaf);
+    uint64_t h = m->nodes[MERKLE_LEAF_LEVEL][leaf];
     if (h == 0)
         return store_del(m->store, STORE_CF_MERKLE, key, sizeof key);
     uint8_t val[MERKLE_LEAF_VAL_LEN];
@@ -220,12 +256,12 @@ static int leaf_scan_fn(void *arg, const void *key, size_t key_len, const void *
     if (key_len != MERKLE_LEAF_KEY_LEN || val_len != MERKLE_LEAF_VAL_LEN)
         return 1;
     uint16_t slot = (uint16_t)((k[1] << 8) | k[2]);
-    if (slot >= SLOT_COUNT)
+    if (slot >= SLOT_COUNT || k[3] >= MERKLE_BUCKETS)
         return 1;
     uint64_t h = 0;
     for (int i = 0; i < MERKLE_LEAF_VAL_LEN; i++)
         h = (h << 8) | v[i];
-    m->nodes[MERKLE_LEAF_LEVEL][slot] = h;
+    m->nodes[MERKLE_LEAF_LEVEL][merkle_leaf_index(slot, k[3])] = h;
     return 0;
 }
 
@@ -238,15 +274,15 @@ static int data_scan_fn(void *arg, const void *key, size_t key_len, const void *
                         size_t val_len)
 {
     data_scan_t *ds = arg;
-    const uint8_t *k = key;
-    uint64_t h;
-    if (key_len < SLOT_KEY_PREFIX_LEN ||
-        merkle_key_hash_encoded(key, key_len, val, val_len, &h) != 0) {
+    versions_t vs = VERSIONS_INIT;
+    if (key_len < SLOT_KEY_PREFIX_LEN || versions_decode(&vs, val, val_len) != VERSIONS_OK) {
         ds->rc = STORE_ECORRUPT;
         return 1;
     }
-    uint16_t slot = (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
-    ds->m->nodes[MERKLE_LEAF_LEVEL][slot] ^= h;
+    uint64_t key_hash = hash64(key, key_len, MERKLE_KEY_SEED);
+    uint32_t leaf = merkle_leaf_index(key_slot(key), bucket_of(key_hash));
+    ds->m->nodes[MERKLE_LEAF_LEVEL][leaf] ^= merkle_versions_hash(key_hash, &vs);
+    versions_free(&vs);
     return 0;
 }
 
@@ -299,19 +335,19 @@ int merkle_rebuild(merkle_t *m)
     recompute_inner(m);
     uint8_t start = MERKLE_LEAF_PREFIX, end = MERKLE_LEAF_PREFIX + 1;
     rc = store_del_range(m->store, STORE_CF_MERKLE, &start, 1, &end, 1);
-    for (uint32_t s = 0; rc == 0 && s < SLOT_COUNT; s++)
-        if (m->nodes[MERKLE_LEAF_LEVEL][s] != 0)
-            rc = store_leaf(m, (uint16_t)s);
+    for (uint32_t leaf = 0; rc == 0 && leaf < MERKLE_LEAF_COUNT; leaf++)
+        if (m->nodes[MERKLE_LEAF_LEVEL][leaf] != 0)
+            rc = store_leaf(m, leaf);
     uint8_t format = MERKLE_CACHE_FORMAT;
     if (rc == 0)
         rc = store_put(m->store, STORE_CF_MERKLE, MERKLE_MARKER_KEY, 1, &format, 1);
     return rc;
 }
 
-/* XORs delta into slot's leaf and every ancestor. */
-static void apply_delta(merkle_t *m, uint16_t slot, uint64_t delta)
+/* XORs delta into a leaf and every ancestor. */
+static void apply_delta(merkle_t *m, uint32_t leaf, uint64_t delta)
 {
-    uint32_t index = slot;
+    uint32_t index = leaf;
     for (int l = MERKLE_LEAF_LEVEL; l >= 0; l--) {
         m->nodes[l][index] ^= delta;
         if (l > 0)
@@ -323,21 +359,29 @@ int merkle_rebuild_slot(merkle_t *m, uint16_t slot)
 {
     if (slot >= SLOT_COUNT)
         return STORE_EIO;
-    uint64_t old = m->nodes[MERKLE_LEAF_LEVEL][slot];
+    uint64_t *leaves = m->nodes[MERKLE_LEAF_LEVEL] + merkle_leaf_index(slot, 0);
+    uint64_t old[MERKLE_BUCKETS];
+    memcpy(old, leaves, sizeof old);
+    memset(leaves, 0, sizeof old);
     uint8_t start[SLOT_KEY_PREFIX_LEN], end[SLOT_KEY_PREFIX_LEN];
     slot_prefix(start, slot);
     slot_prefix(end, (uint16_t)(slot + 1));
     bool last = slot + 1 == SLOT_COUNT;
-    m->nodes[MERKLE_LEAF_LEVEL][slot] = 0;
     data_scan_t ds = {m, 0};
     int rc = store_scan(m->store, STORE_CF_DATA, start, sizeof start, last ? NULL : end,
                         last ? 0 : sizeof end, data_scan_fn, &ds);
-    uint64_t now = m->nodes[MERKLE_LEAF_LEVEL][slot];
-    m->nodes[MERKLE_LEAF_LEVEL][slot] = old;
+    uint64_t now[MERKLE_BUCKETS];
+    memcpy(now, leaves, sizeof now);
+    memcpy(leaves, old, sizeof old);
     if (rc < 0 || ds.rc < 0)
         return rc < 0 ? rc : ds.rc;
-    apply_delta(m, slot, old ^ now);
-    return store_leaf(m, slot);
+    for (uint32_t b = 0; rc == 0 && b < MERKLE_BUCKETS; b++) {
+        if (old[b] == now[b])
+            continue;
+        apply_delta(m, merkle_leaf_index(slot, b), old[b] ^ now[b]);
+        rc = store_leaf(m, merkle_leaf_index(slot, b));
+    }
+    return rc;
 }
 
 int merkle_invalidate(merkle_t *m)
@@ -345,26 +389,27 @@ int merkle_invalidate(merkle_t *m)
     return store_del(m->store, STORE_CF_MERKLE, MERKLE_MARKER_KEY, 1);
 }
 
-int merkle_update(merkle_t *m, uint16_t slot, uint64_t old_hash, uint64_t new_hash)
+int merkle_update(merkle_t *m, uint32_t leaf, uint64_t old_hash, uint64_t new_hash)
 {
-    if (slot >= SLOT_COUNT)
+    if (leaf >= MERKLE_LEAF_COUNT)
         return STORE_EIO;
     if (old_hash == new_hash)
         return 0;
-    apply_delta(m, slot, old_hash ^ new_hash);
-    return store_leaf(m, slot);
+    apply_delta(m, leaf, old_hash ^ new_hash);
+    return store_leaf(m, leaf);
 }
 
 int merkle_update_key(merkle_t *m, const void *data_key, size_t key_len,
                       const versions_t *old_vs, const versions_t *new_vs)
 {
-    const uint8_t *k = data_key;
     if (key_len < SLOT_KEY_PREFIX_LEN)
         return STORE_EIO;
-    uint16_t slot = (uint16_t)(((k[0] << 8) | k[1]) % SLOT_COUNT);
     bool any = (old_vs && old_vs->len > 0) || (new_vs && new_vs->len > 0);
-    uint64_t key_hash = any ? hash64(data_key, key_len, MERKLE_KEY_SEED) : 0;
-    return merkle_update(m, slot, merkle_versions_hash(key_hash, old_vs),
+    if (!any)
+        return 0;
+    uint64_t key_hash = hash64(data_key, key_len, MERKLE_KEY_SEED);
+    return merkle_update(m, merkle_leaf_index(key_slot(data_key), bucket_of(key_hash)),
+                         merkle_versions_hash(key_hash, old_vs),
                          merkle_versions_hash(key_hash, new_vs));
 }
 

@@ -19,6 +19,10 @@
 #define TEST_ROUNDS_MAX 100000
 #define TEST_PEER_A 101
 #define TEST_PEER_B 202
+#define TEST_SCALE_DIFFS 50
+#define TEST_SCALE_KEYS_FEW 2000
+#define TEST_SCALE_KEYS_MANY 300000
+#define TEST_SCALE_BYTES_PER_DIFF 1024
 
 typedef struct replica {
     uint64_t id;
@@ -264,7 +268,9 @@ START_TEST(codec_round_trip_and_strict)
     uint8_t start[2] = {0, 5}, k1[4] = {0, 5, 'a', 'b'}, k2[3] = {0, 5, 'c'}, end[3] = {0, 5, 'd'};
     ae_kv_t kv = {{k1, sizeof k1}, {(const uint8_t *)"vv", 2}};
     ae_digest_t digests[2] = {{{k1, sizeof k1}, 11}, {{k2, sizeof k2}, 12}};
-    ae_segment_t seg = {5, {start, 2}, {end, 3}, 0, 2};
+    uint64_t buckets = 1ULL << merkle_key_bucket(k1, sizeof k1) |
+                       1ULL << merkle_key_bucket(k2, sizeof k2);
+    ae_segment_t seg = {5, buckets, {start, 2}, {end, 3}, 0, 2};
     m.kvs = &kv;
     m.n_kvs = 1;
     m.digests = digests;
@@ -280,13 +286,25 @@ START_TEST(codec_round_trip_and_strict)
     ck_assert_uint_eq(d.n_digests, 2);
     ck_assert_uint_eq(d.digests[1].hash, 12);
     ck_assert_uint_eq(d.segments[0].slot, 5);
+    ck_assert_uint_eq(d.segments[0].buckets, buckets);
     ck_assert_int_eq(memcmp(d.digests[0].key.p, k1, sizeof k1), 0);
     ae_msg_free(&d);
     for (size_t len = 0; len < b.len; len++) /* every truncation fails */
         ck_assert(!ae_msg_decode(&d, b.data, len));
     buf_append_byte(&b, 0);
     ck_assert(!ae_msg_decode(&d, b.data, b.len));
-    /* a digest outside its segment is refused */
+    /* a digest outside its segment's buckets, or range, is refused */
+    seg.buckets = 1ULL << merkle_key_bucket(k1, sizeof k1);
+    if (seg.buckets != buckets) {
+        buf_clear(&b);
+        ae_msg_encode(&m, &b);
+        ck_assert(!ae_msg_decode(&d, b.data, b.len));
+    }
+    seg.buckets = 0;
+    buf_clear(&b);
+    ae_msg_encode(&m, &b);
+    ck_assert(!ae_msg_decode(&d, b.data, b.len));
+    seg.buckets = UINT64_MAX;
     digests[1].key = (ae_bytes_t){end, sizeof end};
     buf_clear(&b);
     ae_msg_encode(&m, &b);
@@ -505,10 +523,27 @@ START_TEST(traffic_grows_with_differences_not_keys)
     ck_assert_uint_lt(small.bytes, few_keys.bytes + few_keys.bytes / 2);
     /* 10 differences among 10000 keys: a few KiB, far less than the keys */
     ck_assert_uint_lt(small.bytes, 16 * 1024);
-    ck_assert_uint_le(small.msgs, 8);
+    ck_assert_uint_le(small.msgs, 10); /* START, 6 TREE, DIGESTS, SYNC, DIGESTS */
     ck_assert_uint_gt(large.bytes, 20 * small.bytes);
     /* and per difference, about the same cost */
     ck_assert_uint_lt(large.bytes / 1000, 4 * (small.bytes / 10));
+}
+END_TEST
+
+/* The issue's scale goal: with many keys per slot (300,000 keys: about 18
+ * per slot), the bytes per differing key stay what they are with few keys
+ * stored (2,000), and well under a KiB, on both sides together. */
+START_TEST(bytes_per_difference_independent_of_keys_stored)
+{
+    const uint32_t d = TEST_SCALE_DIFFS;
+    traffic_t few = traffic_for(TEST_SCALE_KEYS_FEW, d);
+    traffic_t many = traffic_for(TEST_SCALE_KEYS_MANY, d);
+    fprintf(stderr, "ae bytes for %u differing keys: %llu with %u keys stored, %llu with %u\n",
+            d, (unsigned long long)few.bytes, TEST_SCALE_KEYS_FEW,
+            (unsigned long long)many.bytes, TEST_SCALE_KEYS_MANY);
+    ck_assert_uint_lt(many.bytes, few.bytes + few.bytes / 4);
+    ck_assert_uint_lt(many.bytes, (uint64_t)d * TEST_SCALE_BYTES_PER_DIFF);
+    ck_assert_uint_lt(few.bytes, (uint64_t)d * TEST_SCALE_BYTES_PER_DIFF);
 }
 END_TEST
 
@@ -663,6 +698,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, converge_under_tight_bounds);
     tcase_add_test(tc, concurrent_siblings_kept);
     tcase_add_test(tc, traffic_grows_with_differences_not_keys);
+    tcase_add_test(tc, bytes_per_difference_independent_of_keys_stored);
     tcase_add_test(tc, converges_over_faulty_links);
     tcase_add_test(tc, masks_limit_exchange);
     tcase_add_test(tc, timeouts_stale_and_busy);
