@@ -16,13 +16,21 @@
 #define MERKLE_LEAF_KEY_LEN 4
 #define MERKLE_LEAF_VAL_LEN 8
 
+/* Below the slot level, each slot's nodes live in one block allocated on the
+ * slot's first key: MERKLE_SUB_WIDTH level-5 nodes, then its MERKLE_BUCKETS
+ * leaves. A slot without a block has only zero nodes there. */
+#define MERKLE_SUB_WIDTH 8
+#define MERKLE_BLOCK_LEN (MERKLE_SUB_WIDTH + MERKLE_BUCKETS)
+
 static const uint32_t level_width[MERKLE_LEVELS] = {1, 4, 64, 1024, SLOT_COUNT,
-                                                    SLOT_COUNT * 8, MERKLE_LEAF_COUNT};
+                                                    SLOT_COUNT * MERKLE_SUB_WIDTH,
+                                                    MERKLE_LEAF_COUNT};
 
 struct merkle {
-    store_t *store;               /* borrowed */
-    uint64_t *nodes[MERKLE_LEVELS]; /* level l has level_width[l] hashes */
-    uint64_t *storage;            /* owned: every level in one allocation */
+    store_t *store;                      /* borrowed */
+    uint64_t *upper[MERKLE_SLOT_LEVEL + 1]; /* levels 0 .. slot level: level_width[l] hashes */
+    uint64_t *upper_storage;             /* owned: those levels in one allocation */
+    uint64_t *blocks[SLOT_COUNT];        /* owned, each NULL or MERKLE_BLOCK_LEN hashes */
 };
 
 /* --- slot sets --- */
@@ -192,37 +200,69 @@ merkle_t *merkle_new(store_t *store)
 {
     merkle_t *m = xcalloc(1, sizeof *m);
     size_t total = 0;
-    for (unsigned l = 0; l < MERKLE_LEVELS; l++)
+    for (unsigned l = 0; l <= MERKLE_SLOT_LEVEL; l++)
         total += level_width[l];
-    m->storage = xcalloc(total, sizeof *m->storage);
-    uint64_t *p = m->storage;
-    for (unsigned l = 0; l < MERKLE_LEVELS; l++) {
-        m->nodes[l] = p;
+    m->upper_storage = xcalloc(total, sizeof *m->upper_storage);
+    uint64_t *p = m->upper_storage;
+    for (unsigned l = 0; l <= MERKLE_SLOT_LEVEL; l++) {
+        m->upper[l] = p;
         p += level_width[l];
     }
     m->store = store;
     return m;
 }
 
+static void free_blocks(merkle_t *m)
+{
+    for (uint32_t s = 0; s < SLOT_COUNT; s++) {
+        free(m->blocks[s]);
+        m->blocks[s] = NULL;
+    }
+}
+
 void merkle_free(merkle_t *m)
 {
     if (m == NULL)
         return;
-    free(m->storage);
+    free_blocks(m);
+    free(m->upper_storage);
     free(m);
 }
 
-/* Recomputes every inner node from the leaves. */
-static void recompute_inner(merkle_t *m)
+/* Where node (level, index) below the slot level lives: its slot, and its
+ * offset in the slot's block. */
+static uint32_t sub_place(unsigned level, uint32_t index, uint32_t *slot)
 {
-    for (int l = MERKLE_LEAF_LEVEL - 1; l >= 0; l--) {
-        uint32_t fan = level_width[l + 1] / level_width[l];
-        for (uint32_t i = 0; i < level_width[l]; i++) {
-            uint64_t h = 0;
-            for (uint32_t c = 0; c < fan; c++)
-                h ^= m->nodes[l + 1][i * fan + c];
-            m->nodes[l][i] = h;
+    uint32_t per_slot = level_width[level] / SLOT_COUNT;
+    *slot = index / per_slot;
+    return (level == MERKLE_LEAF_LEVEL ? MERKLE_SUB_WIDTH : 0) + index % per_slot;
+}
+
+static uint64_t node_hash(const merkle_t *m, unsigned level, uint32_t index)
+{
+    if (level <= MERKLE_SLOT_LEVEL)
+        return m->upper[level][index];
+    uint32_t slot, at = sub_place(level, index, &slot);
+    return m->blocks[slot] != NULL ? m->blocks[slot][at] : 0;
+}
+
+/* XORs delta into a leaf and every ancestor. */
+static void apply_delta(merkle_t *m, uint32_t leaf, uint64_t delta)
+{
+    if (delta == 0)
+        return;
+    uint32_t index = leaf;
+    for (int l = MERKLE_LEAF_LEVEL; l >= 0; l--) {
+        if (l > MERKLE_SLOT_LEVEL) {
+            uint32_t slot, at = sub_place((unsigned)l, index, &slot);
+            if (m->blocks[slot] == NULL)
+                m->blocks[slot] = xcalloc(MERKLE_BLOCK_LEN, sizeof *m->blocks[slot]);
+            m->blocks[slot][at] ^= delta;
+        } else {
+            m->upper[l][index] ^= delta;
         }
+        if (l > 0)
+            index /= level_width[l] / level_width[l - 1];
     }
 }
 
@@ -239,7 +279,7 @@ static int store_leaf(merkle_t *m, uint32_t leaf)
 {
     uint8_t key[MERKLE_LEAF_KEY_LEN];
     leaf_key(key, leaf);
-    uint64_t h = m->nodes[MERKLE_LEAF_LEVEL][leaf];
+    uint64_t h = node_hash(m, MERKLE_LEAF_LEVEL, leaf);
     if (h == 0)
         return store_del(m->store, STORE_CF_MERKLE, key, sizeof key);
     uint8_t val[MERKLE_LEAF_VAL_LEN];
@@ -248,6 +288,7 @@ static int store_leaf(merkle_t *m, uint32_t leaf)
     return store_put(m->store, STORE_CF_MERKLE, key, sizeof key, val, sizeof val);
 }
 
+/* Adds one cached leaf to a cleared tree. */
 static int leaf_scan_fn(void *arg, const void *key, size_t key_len, const void *val,
                         size_t val_len)
 {
@@ -261,12 +302,15 @@ static int leaf_scan_fn(void *arg, const void *key, size_t key_len, const void *
     uint64_t h = 0;
     for (int i = 0; i < MERKLE_LEAF_VAL_LEN; i++)
         h = (h << 8) | v[i];
-    m->nodes[MERKLE_LEAF_LEVEL][merkle_leaf_index(slot, k[3])] = h;
+    apply_delta(m, merkle_leaf_index(slot, k[3]), h);
     return 0;
 }
 
+/* Adds each data key's hash to a cleared tree, or, when slot_leaves is
+ * set, to the MERKLE_BUCKETS leaves of one slot kept aside. */
 typedef struct data_scan {
     merkle_t *m;
+    uint64_t *slot_leaves;
     int rc;
 } data_scan_t;
 
@@ -280,16 +324,20 @@ static int data_scan_fn(void *arg, const void *key, size_t key_len, const void *
         return 1;
     }
     uint64_t key_hash = hash64(key, key_len, MERKLE_KEY_SEED);
-    uint32_t leaf = merkle_leaf_index(key_slot(key), bucket_of(key_hash));
-    ds->m->nodes[MERKLE_LEAF_LEVEL][leaf] ^= merkle_versions_hash(key_hash, &vs);
+    uint64_t h = merkle_versions_hash(key_hash, &vs);
+    if (ds->slot_leaves != NULL)
+        ds->slot_leaves[bucket_of(key_hash)] ^= h;
+    else
+        apply_delta(ds->m, merkle_leaf_index(key_slot(key), bucket_of(key_hash)), h);
     versions_free(&vs);
     return 0;
 }
 
 static void clear_tree(merkle_t *m)
 {
-    for (unsigned l = 0; l < MERKLE_LEVELS; l++)
-        memset(m->nodes[l], 0, level_width[l] * sizeof(uint64_t));
+    for (unsigned l = 0; l <= MERKLE_SLOT_LEVEL; l++)
+        memset(m->upper[l], 0, level_width[l] * sizeof(uint64_t));
+    free_blocks(m);
 }
 
 /* Reads the cached leaves; 1 when the cache was valid and read, 0 when it
@@ -317,26 +365,24 @@ int merkle_load(merkle_t *m, bool *rebuilt)
         clear_tree(m);
         return rc;
     }
-    if (rc == 0)
-        return merkle_rebuild(m);
-    recompute_inner(m);
-    return 0;
+    return rc == 0 ? merkle_rebuild(m) : 0;
 }
 
 int merkle_rebuild(merkle_t *m)
 {
     clear_tree(m);
-    data_scan_t ds = {m, 0};
+    data_scan_t ds = {m, NULL, 0};
     int rc = store_scan(m->store, STORE_CF_DATA, NULL, 0, NULL, 0, data_scan_fn, &ds);
     if (rc < 0 || ds.rc < 0) {
         clear_tree(m);
         return rc < 0 ? rc : ds.rc;
     }
-    recompute_inner(m);
     uint8_t start = MERKLE_LEAF_PREFIX, end = MERKLE_LEAF_PREFIX + 1;
     rc = store_del_range(m->store, STORE_CF_MERKLE, &start, 1, &end, 1);
     for (uint32_t leaf = 0; rc == 0 && leaf < MERKLE_LEAF_COUNT; leaf++)
-        if (m->nodes[MERKLE_LEAF_LEVEL][leaf] != 0)
+        if (m->blocks[merkle_leaf_slot(leaf)] == NULL)
+            leaf += MERKLE_BUCKETS - 1; /* the slot's leaves are all 0 */
+        else if (node_hash(m, MERKLE_LEAF_LEVEL, leaf) != 0)
             rc = store_leaf(m, leaf);
     uint8_t format = MERKLE_CACHE_FORMAT;
     if (rc == 0)
@@ -344,42 +390,27 @@ int merkle_rebuild(merkle_t *m)
     return rc;
 }
 
-/* XORs delta into a leaf and every ancestor. */
-static void apply_delta(merkle_t *m, uint32_t leaf, uint64_t delta)
-{
-    uint32_t index = leaf;
-    for (int l = MERKLE_LEAF_LEVEL; l >= 0; l--) {
-        m->nodes[l][index] ^= delta;
-        if (l > 0)
-            index /= level_width[l] / level_width[l - 1];
-    }
-}
-
 int merkle_rebuild_slot(merkle_t *m, uint16_t slot)
 {
     if (slot >= SLOT_COUNT)
         return STORE_EIO;
-    uint64_t *leaves = m->nodes[MERKLE_LEAF_LEVEL] + merkle_leaf_index(slot, 0);
-    uint64_t old[MERKLE_BUCKETS];
-    memcpy(old, leaves, sizeof old);
-    memset(leaves, 0, sizeof old);
+    uint64_t now[MERKLE_BUCKETS] = {0};
     uint8_t start[SLOT_KEY_PREFIX_LEN], end[SLOT_KEY_PREFIX_LEN];
     slot_prefix(start, slot);
     slot_prefix(end, (uint16_t)(slot + 1));
     bool last = slot + 1 == SLOT_COUNT;
-    data_scan_t ds = {m, 0};
+    data_scan_t ds = {m, now, 0};
     int rc = store_scan(m->store, STORE_CF_DATA, start, sizeof start, last ? NULL : end,
                         last ? 0 : sizeof end, data_scan_fn, &ds);
-    uint64_t now[MERKLE_BUCKETS];
-    memcpy(now, leaves, sizeof now);
-    memcpy(leaves, old, sizeof old);
     if (rc < 0 || ds.rc < 0)
         return rc < 0 ? rc : ds.rc;
     for (uint32_t b = 0; rc == 0 && b < MERKLE_BUCKETS; b++) {
-        if (old[b] == now[b])
+        uint32_t leaf = merkle_leaf_index(slot, b);
+        uint64_t old = node_hash(m, MERKLE_LEAF_LEVEL, leaf);
+        if (old == now[b])
             continue;
-        apply_delta(m, merkle_leaf_index(slot, b), old[b] ^ now[b]);
-        rc = store_leaf(m, merkle_leaf_index(slot, b));
+        apply_delta(m, leaf, old ^ now[b]);
+        rc = store_leaf(m, leaf);
     }
     return rc;
 }
@@ -417,10 +448,10 @@ uint64_t merkle_hash(const merkle_t *m, unsigned level, uint32_t index)
 {
     if (level >= MERKLE_LEVELS || index >= level_width[level])
         return 0;
-    return m->nodes[level][index];
+    return node_hash(m, level, index);
 }
 
-uint64_t merkle_root(const merkle_t *m) { return m->nodes[0][0]; }
+uint64_t merkle_root(const merkle_t *m) { return m->upper[0][0]; }
 
 uint64_t merkle_hash_masked(const merkle_t *m, unsigned level, uint32_t index,
                             const merkle_slots_t *mask)
@@ -428,13 +459,13 @@ uint64_t merkle_hash_masked(const merkle_t *m, unsigned level, uint32_t index,
     if (level >= MERKLE_LEVELS || index >= level_width[level])
         return 0;
     if (mask == NULL)
-        return m->nodes[level][index];
+        return node_hash(m, level, index);
     uint16_t first;
     uint32_t count;
     merkle_node_slots(level, index, &first, &count);
     int cover = slots_coverage(mask, first, count);
     if (cover != 2)
-        return cover == 1 ? m->nodes[level][index] : 0;
+        return cover == 1 ? node_hash(m, level, index) : 0;
     uint32_t fan = level_width[level + 1] / level_width[level];
     uint64_t h = 0;
     for (uint32_t c = 0; c < fan; c++)

@@ -11,8 +11,12 @@
  * child hashes in the descent (the upper levels are shared between keys), and
  * the key exchange that follows only covers the keys of differing leaves, so
  * anti-entropy bytes grow with the keys that differ, not with the keys stored
- * (until a leaf holds many keys: several millions of keys per node). Memory:
- * 1,197,125 hashes of 8 bytes, 9.6 MB per tree.
+ * (until a leaf holds many keys: several millions of keys per node).
+ *
+ * Memory: levels 0-4 in one array (17,477 hashes, 137 KiB); below, each slot
+ * that has keys gets a block of 8 + 64 hashes (576 bytes) on its first key,
+ * so a tree over every slot takes about 10 MB (9.4 MB of blocks, 128 KiB of
+ * block pointers), and a node holding a third of the slots a third of that.
  *
  * A node replicates only some slots; the leaves of other slots are simply
  * empty (0). Comparing two replicas is done over the slots both replicate: a
