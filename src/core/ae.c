@@ -9,13 +9,14 @@
 #include "util/alloc.h"
 
 #define AE_FLAG_FROM_INITIATOR 1u
-#define AE_NODE_BYTES_MIN 9   /* varint index step + 8-byte hash */
+#define AE_GROUP_BYTES_MIN 3  /* varint parent step + 2-byte child bitmap */
 #define AE_KV_BYTES_MIN 4     /* two lengths, a 2-byte key prefix */
 #define AE_DIGEST_BYTES_MIN 11
 #define AE_SEGMENT_BYTES_MIN 14 /* slot, buckets, start, end, count */
 #define AE_RECENT_MAX 64
 
 _Static_assert(MERKLE_BUCKETS == 64, "a segment's bucket set is one 64-bit word");
+_Static_assert(MERKLE_FANOUT_MAX <= 16, "a TREE group's child bitmap is 16 bits");
 
 /* ====================================================================== */
 /* codec                                                                   */
@@ -26,6 +27,7 @@ void ae_msg_init(ae_msg_t *m) { memset(m, 0, sizeof *m); }
 void ae_msg_free(ae_msg_t *m)
 {
     free(m->nodes);
+    free(m->parents);
     free(m->kvs);
     free(m->segments);
     free(m->digests);
@@ -73,15 +75,32 @@ static void encode_kvs(const ae_kv_t *kvs, uint32_t n, buf_t *out)
     }
 }
 
-/* Node indices go as steps from the previous one (the first from 0): the
- * children of one node are neighbours, so most steps take one byte. */
+/* The number of children of a node at level - 1 (1 for a level that has no
+ * parent level, which only an invalid message names). */
+static uint32_t level_fan(unsigned level)
+{
+    if (level == 0 || level >= MERKLE_LEVELS)
+        return 1;
+    return merkle_level_width(level) / merkle_level_width(level - 1);
+}
+
+/* TREE: per parent, its index as a step from the previous parent's (the
+ * first from 0), a bitmap of its children carried (those with a non-zero
+ * hash), then their hashes: a sparse part of the tree costs little. */
 static void encode_tree(const ae_msg_t *m, buf_t *out)
 {
+    uint32_t fan = level_fan(m->level), n = 0;
     buf_append_byte(out, m->level);
-    buf_put_varint(out, m->n_nodes);
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        buf_put_varint(out, m->nodes[i].index - (i > 0 ? m->nodes[i - 1].index : 0));
-        buf_put_u64be(out, m->nodes[i].hash);
+    buf_put_varint(out, m->n_parents);
+    for (uint32_t i = 0; i < m->n_parents; i++) {
+        uint32_t p = m->parents[i], first = n;
+        uint16_t bits = 0;
+        buf_put_varint(out, p - (i > 0 ? m->parents[i - 1] : 0));
+        for (; n < m->n_nodes && m->nodes[n].index / fan == p; n++)
+            bits |= (uint16_t)(1u << (m->nodes[n].index % fan));
+        buf_put_u16be(out, bits);
+        for (uint32_t j = first; j < n; j++)
+            buf_put_u64be(out, m->nodes[j].hash);
     }
 }
 
@@ -113,7 +132,7 @@ void ae_msg_encode(const ae_msg_t *m, buf_t *out)
     switch (m->type) {
     case AE_MSG_START:
         encode_slots(&m->slots, out);
-        encode_tree(m, out);
+        buf_put_u64be(out, m->n_nodes > 0 ? m->nodes[0].hash : 0);
         break;
     case AE_MSG_TREE:
         encode_tree(m, out);
@@ -176,23 +195,54 @@ static bool decode_slots(cursor_t *c, merkle_slots_t *slots)
     return true;
 }
 
-static bool decode_tree(cursor_t *c, ae_msg_t *m)
+/* One parent's group: its step, bitmap and hashes. */
+static bool decode_group(cursor_t *c, ae_msg_t *m, uint32_t i, uint32_t *cap)
 {
-    if (!cursor_u8(c, &m->level) || m->level >= MERKLE_LEVELS)
+    uint32_t fan = level_fan(m->level), width = merkle_level_width(m->level - 1);
+    uint32_t prev = i > 0 ? m->parents[i - 1] : 0;
+    uint64_t step;
+    uint16_t bits;
+    if (!cursor_varint(c, &step) || (i > 0 && step == 0) || step >= width - prev ||
+        !cursor_u16be(c, &bits) || (fan < 16 && bits >> fan != 0))
         return false;
-    uint32_t width = merkle_level_width(m->level);
-    if (!read_count(c, width, AE_NODE_BYTES_MIN, &m->n_nodes) || m->n_nodes == 0)
-        return false;
-    m->nodes = xcalloc(m->n_nodes, sizeof *m->nodes);
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        uint64_t step;
-        uint32_t prev = i > 0 ? m->nodes[i - 1].index : 0;
-        if (!cursor_varint(c, &step) || (i > 0 && step == 0) || step >= width - prev ||
-            !cursor_u64be(c, &m->nodes[i].hash))
+    m->parents[i] = prev + (uint32_t)step;
+    for (uint32_t b = 0; b < fan; b++) {
+        if (!((bits >> b) & 1))
+            continue;
+        if (m->n_nodes == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            m->nodes = xrealloc(m->nodes, *cap * sizeof *m->nodes);
+        }
+        ae_node_hash_t *nh = &m->nodes[m->n_nodes++];
+        nh->index = m->parents[i] * fan + b;
+        if (!cursor_u64be(c, &nh->hash) || nh->hash == 0)
             return false;
-        m->nodes[i].index = prev + (uint32_t)step;
     }
     return true;
+}
+
+static bool decode_tree(cursor_t *c, ae_msg_t *m)
+{
+    uint32_t cap = 0;
+    if (!cursor_u8(c, &m->level) || m->level == 0 || m->level >= MERKLE_LEVELS)
+        return false;
+    uint32_t width = merkle_level_width(m->level - 1);
+    if (!read_count(c, width, AE_GROUP_BYTES_MIN, &m->n_parents) || m->n_parents == 0)
+        return false;
+    m->parents = xcalloc(m->n_parents, sizeof *m->parents);
+    for (uint32_t i = 0; i < m->n_parents; i++)
+        if (!decode_group(c, m, i, &cap))
+            return false;
+    return true;
+}
+
+static bool decode_start(cursor_t *c, ae_msg_t *m)
+{
+    if (!decode_slots(c, &m->slots))
+        return false;
+    m->nodes = xcalloc(1, sizeof *m->nodes);
+    m->n_nodes = 1;
+    return cursor_u64be(c, &m->nodes[0].hash);
 }
 
 static bool decode_kvs(cursor_t *c, ae_msg_t *m)
@@ -298,7 +348,7 @@ static bool decode_body(cursor_t *c, ae_msg_t *m)
 {
     switch (m->type) {
     case AE_MSG_START:
-        return decode_slots(c, &m->slots) && decode_tree(c, m) && m->level == 0;
+        return decode_start(c, m);
     case AE_MSG_TREE:
         return decode_tree(c, m);
     case AE_MSG_DIGESTS:
@@ -589,34 +639,67 @@ int ae_session_start(ae_t *ae, uint64_t now_ms, uint64_t peer, const merkle_slot
 static int start_digests(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32_t n,
                          uint64_t now_ms, ae_outbox_t *out);
 
-/* Sends the hashes of the children of the n differing nodes at level. */
+/* Sends the hashes of the children of the n differing nodes at level: the
+ * parents among them with a slot in the mask, and their children whose
+ * masked hash is not 0. */
 static void send_children(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32_t n,
                           uint64_t now_ms, ae_outbox_t *out)
 {
     unsigned child = s->level + 1u;
-    uint32_t fan = merkle_level_width(child) / merkle_level_width(s->level);
+    uint32_t fan = level_fan(child);
     ae_msg_t m;
     ae_msg_init(&m);
     m.type = AE_MSG_TREE;
     m.level = (uint8_t)child;
+    m.parents = xcalloc(n, sizeof *m.parents);
     m.nodes = xcalloc((size_t)n * fan, sizeof *m.nodes);
     for (uint32_t i = 0; i < n; i++) {
+        uint16_t first;
+        uint32_t count;
+        merkle_node_slots(s->level, diff[i], &first, &count);
+        if (!merkle_slots_any(&s->mask, first, count))
+            continue;
+        m.parents[m.n_parents++] = diff[i];
         for (uint32_t c = diff[i] * fan; c < (diff[i] + 1) * fan; c++) {
-            uint16_t first;
-            uint32_t count;
-            merkle_node_slots(child, c, &first, &count);
-            if (merkle_slots_any(&s->mask, first, count))
-                m.nodes[m.n_nodes++] = (ae_node_hash_t){c, merkle_hash_masked(ae->tree, child, c,
-                                                                            &s->mask)};
+            uint64_t h = merkle_hash_masked(ae->tree, child, c, &s->mask);
+            if (h != 0)
+                m.nodes[m.n_nodes++] = (ae_node_hash_t){c, h};
         }
     }
-    if (m.n_nodes == 0) {
+    if (m.n_parents == 0) {
         session_end(ae, s, AE_END_IN_SYNC, true, now_ms, out);
     } else {
         s->level = (uint8_t)child;
         session_send(ae, s, &m, now_ms, out);
     }
-    free(m.nodes);
+    ae_msg_free(&m);
+}
+
+/* The nodes of m (START: the root; TREE: every child of its parents) whose
+ * masked hash here differs from the peer's; returns how many went to diff
+ * (owned by the caller). Leaves of slots outside s's mask are not compared. */
+static uint32_t compare_nodes(ae_t *ae, const ae_session_t *s, const ae_msg_t *m, uint32_t **diff)
+{
+    if (m->type == AE_MSG_START) {
+        *diff = xcalloc(1, sizeof **diff);
+        ae->stats.trees_compared++;
+        return merkle_hash_masked(ae->tree, 0, 0, &s->mask) != m->nodes[0].hash;
+    }
+    uint32_t fan = level_fan(m->level), n = 0, next = 0;
+    *diff = xcalloc((size_t)m->n_parents * fan, sizeof **diff);
+    for (uint32_t i = 0; i < m->n_parents; i++) {
+        for (uint32_t c = m->parents[i] * fan; c < (m->parents[i] + 1) * fan; c++) {
+            uint64_t theirs = 0;
+            if (next < m->n_nodes && m->nodes[next].index == c)
+                theirs = m->nodes[next++].hash;
+            if (m->level == MERKLE_LEAF_LEVEL && !merkle_slots_has(&s->mask, merkle_leaf_slot(c)))
+                continue;
+            ae->stats.trees_compared++;
+            if (merkle_hash_masked(ae->tree, m->level, c, &s->mask) != theirs)
+                (*diff)[n++] = c;
+        }
+    }
+    return n;
 }
 
 /* Compares the peer's hashes at m->level with ours and answers. */
@@ -628,16 +711,8 @@ static int on_tree(ae_t *ae, ae_session_t *s, const ae_msg_t *m, uint64_t now_ms
         session_end(ae, s, AE_END_ERROR, true, now_ms, out);
         return AE_EMSG;
     }
-    uint32_t *diff = xcalloc(m->n_nodes, sizeof *diff);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        uint32_t idx = m->nodes[i].index;
-        if (leaf && !merkle_slots_has(&s->mask, merkle_leaf_slot(idx)))
-            continue;
-        if (merkle_hash_masked(ae->tree, m->level, idx, &s->mask) != m->nodes[i].hash)
-            diff[n++] = idx;
-    }
-    ae->stats.trees_compared += m->n_nodes;
+    uint32_t *diff;
+    uint32_t n = compare_nodes(ae, s, m, &diff);
     s->level = m->level;
     int rc = AE_OK;
     if (n == 0)

@@ -8,6 +8,8 @@
  *
  *   I -> R  START    the slot set, and the root hash over it (level 0)
  *   R -> I  TREE     for each node that differed, its children's hashes
+ *                    (a bitmap of the children carried, then the hashes of
+ *                    those that are not 0, so sparse subtrees cost little)
  *   I -> R  TREE     ... alternating, one level per message, down to the
  *                    leaves (level 6: a slot's keys split by key hash into
  *                    MERKLE_BUCKETS buckets, see merkle.h)
@@ -207,9 +209,15 @@ typedef struct ae_msg {
     uint64_t seq;  /* 0 for START, +1 per message of the session */
     bool from_initiator; /* which side of session sid sent it */
     merkle_slots_t slots;    /* START */
-    uint8_t level;           /* START (always 0), TREE */
-    ae_node_hash_t *nodes;   /* START, TREE: strictly increasing indices */
+    uint8_t level;           /* START: 0, the root's; TREE: the children's (>= 1) */
+    ae_node_hash_t *nodes;   /* START: the root (index 0), the one hash sent even
+                              * when 0; TREE: the children of parents whose hash
+                              * is not 0, strictly increasing indices (a child
+                              * of a parent that is not in nodes hashes to 0) */
     uint32_t n_nodes;
+    uint32_t *parents;       /* TREE: the nodes at level - 1 whose children are
+                              * compared, strictly increasing */
+    uint32_t n_parents;
     bool end;                /* DIGESTS: the last message of the session */
     ae_kv_t *kvs;            /* DIGESTS: values asked for; SYNC: pushes */
     uint32_t n_kvs;

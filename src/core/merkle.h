@@ -7,9 +7,10 @@
  * keys / (SLOT_COUNT * MERKLE_BUCKETS) keys (one per 1,048,576 stored):
  *     level 0: 1 root   level 1: 4   level 2: 64   level 3: 1024
  *     level 4: 16384 (slots)   level 5: 131072   level 6: 1048576 (leaves)
- * Fanouts 4, 16, 16, 16, 8, 8: a differing key costs about 16 + 16 + 8 + 8
- * child hashes in the descent (the upper levels are shared between keys), and
- * the key exchange that follows only covers the keys of differing leaves, so
+ * Fanouts 4, 16, 16, 16, 8, 8: a differing key costs at most 16 + 16 + 8 + 8
+ * child hashes in the descent (the upper levels are shared between keys, and
+ * ae sends no zero hash), and the key exchange that follows only covers the
+ * keys of differing leaves, so
  * anti-entropy bytes grow with the keys that differ, not with the keys stored
  * (until a leaf holds many keys: several millions of keys per node).
  *
@@ -55,6 +56,7 @@
 #define MERKLE_LEVELS 7
 #define MERKLE_LEAF_LEVEL (MERKLE_LEVELS - 1)
 #define MERKLE_SLOT_LEVEL 4 /* one node per slot */
+#define MERKLE_FANOUT_MAX 16 /* children of one node, at most */
 #define MERKLE_BUCKET_BITS 6
 #define MERKLE_BUCKETS (1u << MERKLE_BUCKET_BITS) /* leaves per slot */
 #define MERKLE_LEAF_COUNT ((uint32_t)SLOT_COUNT * MERKLE_BUCKETS)

@@ -22,7 +22,7 @@
 #define TEST_SCALE_DIFFS 50
 #define TEST_SCALE_KEYS_FEW 2000
 #define TEST_SCALE_KEYS_MANY 300000
-#define TEST_SCALE_BYTES_PER_DIFF 1024
+#define TEST_SCALE_BYTES_PER_DIFF 512
 
 typedef struct replica {
     uint64_t id;
@@ -317,6 +317,7 @@ START_TEST(codec_start_and_tree)
 {
     ae_msg_t m, d;
     ae_node_hash_t nodes[2] = {{3, 30}, {9, 90}};
+    uint32_t parents[2] = {0, 1};
     ae_msg_init(&m);
     m.type = AE_MSG_START;
     m.from_initiator = true;
@@ -332,21 +333,49 @@ START_TEST(codec_start_and_tree)
     ck_assert(d.from_initiator);
     ck_assert_uint_eq(merkle_slots_count(&d.slots), 12);
     ck_assert(merkle_slots_has(&d.slots, SLOT_COUNT - 1));
+    ck_assert_uint_eq(d.n_nodes, 1);
+    ck_assert_uint_eq(d.nodes[0].hash, 30);
     ae_msg_free(&d);
-    /* a TREE with indices out of order is refused */
+    /* a TREE: two parents at level 1, children of the first and the second */
     m.type = AE_MSG_TREE;
     m.level = 2;
-    nodes[0].index = 9;
-    m.n_nodes = 2;
-    buf_clear(&b);
-    ae_msg_encode(&m, &b);
-    ck_assert(!ae_msg_decode(&d, b.data, b.len));
     nodes[0].index = 3;
+    nodes[1].index = 16 + 9;
+    m.n_nodes = 2;
+    m.parents = parents;
+    m.n_parents = 2;
     buf_clear(&b);
     ae_msg_encode(&m, &b);
     ck_assert(ae_msg_decode(&d, b.data, b.len));
+    ck_assert_uint_eq(d.n_parents, 2);
+    ck_assert_uint_eq(d.parents[1], 1);
     ck_assert_uint_eq(d.n_nodes, 2);
+    ck_assert_uint_eq(d.nodes[1].index, 16 + 9);
+    ck_assert_uint_eq(d.nodes[1].hash, 90);
     ae_msg_free(&d);
+    for (size_t len = 0; len < b.len; len++) /* every truncation fails */
+        ck_assert(!ae_msg_decode(&d, b.data, len));
+    /* parents out of order, a zero hash, levels 0 and past the leaves: refused */
+    parents[0] = 1;
+    m.n_nodes = 0;
+    buf_clear(&b);
+    ae_msg_encode(&m, &b);
+    ck_assert(!ae_msg_decode(&d, b.data, b.len));
+    parents[0] = 0;
+    m.n_nodes = 1;
+    nodes[0].hash = 0;
+    buf_clear(&b);
+    ae_msg_encode(&m, &b);
+    ck_assert(!ae_msg_decode(&d, b.data, b.len));
+    nodes[0].hash = 30;
+    m.n_parents = 1;
+    m.level = 1;
+    buf_clear(&b);
+    ae_msg_encode(&m, &b);
+    ck_assert(ae_msg_decode(&d, b.data, b.len));
+    ae_msg_free(&d);
+    b.data[b.len - 8 - 2 - 1 - 1 - 1] = 0; /* the level byte: 1 parent, step 0, bitmap, hash */
+    ck_assert(!ae_msg_decode(&d, b.data, b.len));
     m.level = MERKLE_LEVELS; /* no such level */
     buf_clear(&b);
     ae_msg_encode(&m, &b);
@@ -531,8 +560,10 @@ START_TEST(traffic_grows_with_differences_not_keys)
 END_TEST
 
 /* The issue's scale goal: with many keys per slot (300,000 keys: about 18
- * per slot), the bytes per differing key stay what they are with few keys
- * stored (2,000), and well under a KiB, on both sides together. */
+ * per slot) as with few (2,000), the bytes a session moves (both sides
+ * together) stay under a fixed bound per differing key. (With one leaf per
+ * slot they grew with the keys per slot: about 760 bytes per differing key
+ * at 300,000 keys.) */
 START_TEST(bytes_per_difference_independent_of_keys_stored)
 {
     const uint32_t d = TEST_SCALE_DIFFS;
@@ -541,7 +572,6 @@ START_TEST(bytes_per_difference_independent_of_keys_stored)
     fprintf(stderr, "ae bytes for %u differing keys: %llu with %u keys stored, %llu with %u\n",
             d, (unsigned long long)few.bytes, TEST_SCALE_KEYS_FEW,
             (unsigned long long)many.bytes, TEST_SCALE_KEYS_MANY);
-    ck_assert_uint_lt(many.bytes, few.bytes + few.bytes / 4);
     ck_assert_uint_lt(many.bytes, (uint64_t)d * TEST_SCALE_BYTES_PER_DIFF);
     ck_assert_uint_lt(few.bytes, (uint64_t)d * TEST_SCALE_BYTES_PER_DIFF);
 }
