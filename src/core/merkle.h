@@ -10,9 +10,9 @@
  * Fanouts 4, 16, 16, 16, 8, 8: a differing key costs at most 16 + 16 + 8 + 8
  * child hashes in the descent (the upper levels are shared between keys, and
  * ae sends no zero hash), and the key exchange that follows only covers the
- * keys of differing leaves, so
- * anti-entropy bytes grow with the keys that differ, not with the keys stored
- * (until a leaf holds many keys: several millions of keys per node).
+ * keys of differing leaves, so anti-entropy bytes grow with the keys that
+ * differ, not with the keys stored (until a leaf holds many keys: tens of
+ * millions of keys per node).
  *
  * Memory: levels 0-4 in one array (17,477 hashes, 137 KiB); below, each slot
  * that has keys gets a block of 8 + 64 hashes (576 bytes) on its first key,
