@@ -9,11 +9,14 @@
 #include "util/alloc.h"
 
 #define AE_FLAG_FROM_INITIATOR 1u
-#define AE_NODE_BYTES_MIN 9   /* varint index + 8-byte hash */
+#define AE_GROUP_BYTES_MIN 3  /* varint parent step + 2-byte child bitmap */
 #define AE_KV_BYTES_MIN 4     /* two lengths, a 2-byte key prefix */
 #define AE_DIGEST_BYTES_MIN 11
-#define AE_SEGMENT_BYTES_MIN 6
+#define AE_SEGMENT_BYTES_MIN 14 /* slot, buckets, start, end, count */
 #define AE_RECENT_MAX 64
+
+_Static_assert(MERKLE_BUCKETS == 64, "a segment's bucket set is one 64-bit word");
+_Static_assert(MERKLE_FANOUT_MAX <= 16, "a TREE group's child bitmap is 16 bits");
 
 /* ====================================================================== */
 /* codec                                                                   */
@@ -24,6 +27,7 @@ void ae_msg_init(ae_msg_t *m) { memset(m, 0, sizeof *m); }
 void ae_msg_free(ae_msg_t *m)
 {
     free(m->nodes);
+    free(m->parents);
     free(m->kvs);
     free(m->segments);
     free(m->digests);
@@ -71,13 +75,32 @@ static void encode_kvs(const ae_kv_t *kvs, uint32_t n, buf_t *out)
     }
 }
 
+/* The number of children of a node at level - 1 (1 for a level that has no
+ * parent level, which only an invalid message names). */
+static uint32_t level_fan(unsigned level)
+{
+    if (level == 0 || level >= MERKLE_LEVELS)
+        return 1;
+    return merkle_level_width(level) / merkle_level_width(level - 1);
+}
+
+/* TREE: per parent, its index as a step from the previous parent's (the
+ * first from 0), a bitmap of its children carried (those with a non-zero
+ * hash), then their hashes: a sparse part of the tree costs little. */
 static void encode_tree(const ae_msg_t *m, buf_t *out)
 {
+    uint32_t fan = level_fan(m->level), n = 0;
     buf_append_byte(out, m->level);
-    buf_put_varint(out, m->n_nodes);
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        buf_put_varint(out, m->nodes[i].index);
-        buf_put_u64be(out, m->nodes[i].hash);
+    buf_put_varint(out, m->n_parents);
+    for (uint32_t i = 0; i < m->n_parents; i++) {
+        uint32_t p = m->parents[i], first = n;
+        uint16_t bits = 0;
+        buf_put_varint(out, p - (i > 0 ? m->parents[i - 1] : 0));
+        for (; n < m->n_nodes && m->nodes[n].index / fan == p; n++)
+            bits |= (uint16_t)(1u << (m->nodes[n].index % fan));
+        buf_put_u16be(out, bits);
+        for (uint32_t j = first; j < n; j++)
+            buf_put_u64be(out, m->nodes[j].hash);
     }
 }
 
@@ -89,6 +112,7 @@ static void encode_digests(const ae_msg_t *m, buf_t *out)
     for (uint32_t i = 0; i < m->n_segments; i++) {
         const ae_segment_t *s = &m->segments[i];
         buf_put_u16be(out, s->slot);
+        buf_put_u64be(out, s->buckets);
         buf_put_bytes(out, s->start.p, s->start.len);
         buf_put_bytes(out, s->end.p, s->end.len);
         buf_put_varint(out, s->count);
@@ -108,7 +132,7 @@ void ae_msg_encode(const ae_msg_t *m, buf_t *out)
     switch (m->type) {
     case AE_MSG_START:
         encode_slots(&m->slots, out);
-        encode_tree(m, out);
+        buf_put_u64be(out, m->n_nodes > 0 ? m->nodes[0].hash : 0);
         break;
     case AE_MSG_TREE:
         encode_tree(m, out);
@@ -171,23 +195,54 @@ static bool decode_slots(cursor_t *c, merkle_slots_t *slots)
     return true;
 }
 
-static bool decode_tree(cursor_t *c, ae_msg_t *m)
+/* One parent's group: its step, bitmap and hashes. */
+static bool decode_group(cursor_t *c, ae_msg_t *m, uint32_t i, uint32_t *cap)
 {
-    if (!cursor_u8(c, &m->level) || m->level >= MERKLE_LEVELS)
+    uint32_t fan = level_fan(m->level), width = merkle_level_width(m->level - 1);
+    uint32_t prev = i > 0 ? m->parents[i - 1] : 0;
+    uint64_t step;
+    uint16_t bits;
+    if (!cursor_varint(c, &step) || (i > 0 && step == 0) || step >= width - prev ||
+        !cursor_u16be(c, &bits) || (fan < 16 && bits >> fan != 0))
         return false;
-    uint32_t width = merkle_level_width(m->level);
-    if (!read_count(c, width, AE_NODE_BYTES_MIN, &m->n_nodes) || m->n_nodes == 0)
-        return false;
-    m->nodes = xcalloc(m->n_nodes, sizeof *m->nodes);
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        uint64_t index;
-        if (!cursor_varint(c, &index) || index >= width ||
-            (i > 0 && index <= m->nodes[i - 1].index) ||
-            !cursor_u64be(c, &m->nodes[i].hash))
+    m->parents[i] = prev + (uint32_t)step;
+    for (uint32_t b = 0; b < fan; b++) {
+        if (!((bits >> b) & 1))
+            continue;
+        if (m->n_nodes == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            m->nodes = xrealloc(m->nodes, *cap * sizeof *m->nodes);
+        }
+        ae_node_hash_t *nh = &m->nodes[m->n_nodes++];
+        nh->index = m->parents[i] * fan + b;
+        if (!cursor_u64be(c, &nh->hash) || nh->hash == 0)
             return false;
-        m->nodes[i].index = (uint32_t)index;
     }
     return true;
+}
+
+static bool decode_tree(cursor_t *c, ae_msg_t *m)
+{
+    uint32_t cap = 0;
+    if (!cursor_u8(c, &m->level) || m->level == 0 || m->level >= MERKLE_LEVELS)
+        return false;
+    uint32_t width = merkle_level_width(m->level - 1);
+    if (!read_count(c, width, AE_GROUP_BYTES_MIN, &m->n_parents) || m->n_parents == 0)
+        return false;
+    m->parents = xcalloc(m->n_parents, sizeof *m->parents);
+    for (uint32_t i = 0; i < m->n_parents; i++)
+        if (!decode_group(c, m, i, &cap))
+            return false;
+    return true;
+}
+
+static bool decode_start(cursor_t *c, ae_msg_t *m)
+{
+    if (!decode_slots(c, &m->slots))
+        return false;
+    m->nodes = xcalloc(1, sizeof *m->nodes);
+    m->n_nodes = 1;
+    return cursor_u64be(c, &m->nodes[0].hash);
 }
 
 static bool decode_kvs(cursor_t *c, ae_msg_t *m)
@@ -207,10 +262,16 @@ static bool decode_kvs(cursor_t *c, ae_msg_t *m)
     return true;
 }
 
-/* A digest key lies in its segment's slot and range, after the previous one. */
+static bool bucket_in(uint64_t buckets, const ae_bytes_t *key)
+{
+    return (buckets >> merkle_key_bucket(key->p, key->len)) & 1;
+}
+
+/* A digest key lies in its segment's slot, buckets and range, after the
+ * previous one. */
 static bool digest_in_segment(const ae_segment_t *s, const ae_digest_t *d, const ae_digest_t *prev)
 {
-    if (key_slot(d->key.p) != s->slot ||
+    if (key_slot(d->key.p) != s->slot || !bucket_in(s->buckets, &d->key) ||
         bytes_cmp(d->key.p, d->key.len, s->start.p, s->start.len) < 0)
         return false;
     if (s->end.len > 0 && bytes_cmp(d->key.p, d->key.len, s->end.p, s->end.len) >= 0)
@@ -221,7 +282,8 @@ static bool digest_in_segment(const ae_segment_t *s, const ae_digest_t *d, const
 static bool decode_segment(cursor_t *c, ae_msg_t *m, ae_segment_t *s, uint32_t *cap)
 {
     uint32_t count;
-    if (!cursor_u16be(c, &s->slot) || !read_key(c, &s->start) ||
+    if (!cursor_u16be(c, &s->slot) || !cursor_u64be(c, &s->buckets) || s->buckets == 0 ||
+        !read_key(c, &s->start) ||
         key_slot(s->start.p) != s->slot ||
         !cursor_bytes(c, AE_KEY_MAX, &s->end.p, &s->end.len))
         return false;
@@ -286,7 +348,7 @@ static bool decode_body(cursor_t *c, ae_msg_t *m)
 {
     switch (m->type) {
     case AE_MSG_START:
-        return decode_slots(c, &m->slots) && decode_tree(c, m) && m->level == 0;
+        return decode_start(c, m);
     case AE_MSG_TREE:
         return decode_tree(c, m);
     case AE_MSG_DIGESTS:
@@ -329,8 +391,9 @@ typedef struct ae_session {
     uint64_t deadline_ms;
     uint8_t level;        /* tree level last sent or compared */
     merkle_slots_t mask;
-    /* responder: the digest stream over the differing slots */
-    uint16_t *diff;       /* owned, ascending */
+    /* responder: the digest stream over the differing leaves */
+    uint16_t *diff;       /* owned, ascending: the slots with differing leaves */
+    uint64_t *buckets;    /* owned: diff[i]'s differing buckets, bit b for bucket b */
     uint32_t n_diff;
     buf_t pos;            /* next data key to send digests from */
     bool pos_done;        /* no more digests */
@@ -420,6 +483,7 @@ ae_t *ae_new(const ae_config_t *cfg, const ae_ops_t *ops, merkle_t *tree, store_
 static void session_close(ae_session_t *s)
 {
     free(s->diff);
+    free(s->buckets);
     buf_free(&s->pos);
     buf_free(&s->batch_start);
     memset(s, 0, sizeof *s);
@@ -575,34 +639,67 @@ int ae_session_start(ae_t *ae, uint64_t now_ms, uint64_t peer, const merkle_slot
 static int start_digests(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32_t n,
                          uint64_t now_ms, ae_outbox_t *out);
 
-/* Sends the hashes of the children of the n differing nodes at level. */
+/* Sends the hashes of the children of the n differing nodes at level: the
+ * parents among them with a slot in the mask, and their children whose
+ * masked hash is not 0. */
 static void send_children(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32_t n,
                           uint64_t now_ms, ae_outbox_t *out)
 {
     unsigned child = s->level + 1u;
-    uint32_t fan = merkle_level_width(child) / merkle_level_width(s->level);
+    uint32_t fan = level_fan(child);
     ae_msg_t m;
     ae_msg_init(&m);
     m.type = AE_MSG_TREE;
     m.level = (uint8_t)child;
+    m.parents = xcalloc(n, sizeof *m.parents);
     m.nodes = xcalloc((size_t)n * fan, sizeof *m.nodes);
     for (uint32_t i = 0; i < n; i++) {
+        uint16_t first;
+        uint32_t count;
+        merkle_node_slots(s->level, diff[i], &first, &count);
+        if (!merkle_slots_any(&s->mask, first, count))
+            continue;
+        m.parents[m.n_parents++] = diff[i];
         for (uint32_t c = diff[i] * fan; c < (diff[i] + 1) * fan; c++) {
-            uint16_t first;
-            uint32_t count;
-            merkle_node_slots(child, c, &first, &count);
-            if (merkle_slots_any(&s->mask, first, count))
-                m.nodes[m.n_nodes++] = (ae_node_hash_t){c, merkle_hash_masked(ae->tree, child, c,
-                                                                            &s->mask)};
+            uint64_t h = merkle_hash_masked(ae->tree, child, c, &s->mask);
+            if (h != 0)
+                m.nodes[m.n_nodes++] = (ae_node_hash_t){c, h};
         }
     }
-    if (m.n_nodes == 0) {
+    if (m.n_parents == 0) {
         session_end(ae, s, AE_END_IN_SYNC, true, now_ms, out);
     } else {
         s->level = (uint8_t)child;
         session_send(ae, s, &m, now_ms, out);
     }
-    free(m.nodes);
+    ae_msg_free(&m);
+}
+
+/* The nodes of m (START: the root; TREE: every child of its parents) whose
+ * masked hash here differs from the peer's; returns how many went to diff
+ * (owned by the caller). Leaves of slots outside s's mask are not compared. */
+static uint32_t compare_nodes(ae_t *ae, const ae_session_t *s, const ae_msg_t *m, uint32_t **diff)
+{
+    if (m->type == AE_MSG_START) {
+        *diff = xcalloc(1, sizeof **diff);
+        ae->stats.trees_compared++;
+        return merkle_hash_masked(ae->tree, 0, 0, &s->mask) != m->nodes[0].hash;
+    }
+    uint32_t fan = level_fan(m->level), n = 0, next = 0;
+    *diff = xcalloc((size_t)m->n_parents * fan, sizeof **diff);
+    for (uint32_t i = 0; i < m->n_parents; i++) {
+        for (uint32_t c = m->parents[i] * fan; c < (m->parents[i] + 1) * fan; c++) {
+            uint64_t theirs = 0;
+            if (next < m->n_nodes && m->nodes[next].index == c)
+                theirs = m->nodes[next++].hash;
+            if (m->level == MERKLE_LEAF_LEVEL && !merkle_slots_has(&s->mask, merkle_leaf_slot(c)))
+                continue;
+            ae->stats.trees_compared++;
+            if (merkle_hash_masked(ae->tree, m->level, c, &s->mask) != theirs)
+                (*diff)[n++] = c;
+        }
+    }
+    return n;
 }
 
 /* Compares the peer's hashes at m->level with ours and answers. */
@@ -614,16 +711,8 @@ static int on_tree(ae_t *ae, ae_session_t *s, const ae_msg_t *m, uint64_t now_ms
         session_end(ae, s, AE_END_ERROR, true, now_ms, out);
         return AE_EMSG;
     }
-    uint32_t *diff = xcalloc(m->n_nodes, sizeof *diff);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < m->n_nodes; i++) {
-        uint32_t idx = m->nodes[i].index;
-        if (leaf && !merkle_slots_has(&s->mask, (uint16_t)idx))
-            continue;
-        if (merkle_hash_masked(ae->tree, m->level, idx, &s->mask) != m->nodes[i].hash)
-            diff[n++] = idx;
-    }
-    ae->stats.trees_compared += m->n_nodes;
+    uint32_t *diff;
+    uint32_t n = compare_nodes(ae, s, m, &diff);
     s->level = m->level;
     int rc = AE_OK;
     if (n == 0)
@@ -689,13 +778,15 @@ static const uint8_t *slot_end(uint16_t slot, uint8_t buf[SLOT_KEY_PREFIX_LEN], 
     return buf;
 }
 
-/* Collects up to limit (key, hash) pairs of a slot range; the key after the
- * limit, if any, becomes next. */
+/* Collects up to limit (key, hash) pairs of a slot range, of the keys in
+ * the given buckets only; the next such key after the limit, if any, becomes
+ * next. */
 typedef struct key_scan {
     ae_pool_t *pool;
     ae_digest_t *items; /* cap limit */
     uint32_t n;
     uint32_t limit;
+    uint64_t buckets;
     ae_bytes_t next;
     int rc;
 } key_scan_t;
@@ -704,6 +795,8 @@ static int key_scan_fn(void *arg, const void *key, size_t key_len, const void *v
                        size_t val_len)
 {
     key_scan_t *ks = arg;
+    if (!bucket_in(ks->buckets, &(ae_bytes_t){key, key_len}))
+        return 0;
     if (ks->n == ks->limit) {
         ks->next = pool_copy(ks->pool, key, key_len);
         return 1;
@@ -766,8 +859,10 @@ static int build_digests(ae_t *ae, ae_session_t *s, ae_msg_t *m, ae_pool_t *pool
             pos_set(s, prefix, sizeof prefix);
         }
         ae_segment_t *seg = &m->segments[m->n_segments++];
-        key_scan_t ks = {pool, m->digests + m->n_digests, 0, limit - m->n_digests, {NULL, 0}, 0};
+        key_scan_t ks = {pool, m->digests + m->n_digests, 0, limit - m->n_digests,
+                         s->buckets[idx], {NULL, 0}, 0};
         seg->slot = slot;
+        seg->buckets = s->buckets[idx];
         seg->start = pool_copy(pool, s->pos.data, s->pos.len);
         int rc = key_scan_run(ae, &ks, seg->start, (ae_bytes_t){NULL, 0});
         if (rc < 0)
@@ -825,10 +920,14 @@ static int start_digests(ae_t *ae, ae_session_t *s, const uint32_t *diff, uint32
                          uint64_t now_ms, ae_outbox_t *out)
 {
     s->diff = xcalloc(n, sizeof *s->diff);
-    for (uint32_t i = 0; i < n; i++)
-        s->diff[i] = (uint16_t)diff[i];
-    s->n_diff = n;
-    ae->stats.slots_differing += n;
+    s->buckets = xcalloc(n, sizeof *s->buckets);
+    for (uint32_t i = 0; i < n; i++) { /* leaves ascending: slots ascending */
+        uint16_t slot = merkle_leaf_slot(diff[i]);
+        if (s->n_diff == 0 || s->diff[s->n_diff - 1] != slot)
+            s->diff[s->n_diff++] = slot;
+        s->buckets[s->n_diff - 1] |= 1ULL << merkle_leaf_bucket(diff[i]);
+    }
+    ae->stats.slots_differing += s->n_diff;
     uint8_t prefix[SLOT_KEY_PREFIX_LEN];
     slot_prefix(prefix, s->diff[0]);
     pos_set(s, prefix, sizeof prefix);
@@ -872,7 +971,7 @@ static int serve_wants(ae_t *ae, ae_session_t *s, const ae_msg_t *m, ae_msg_t *r
     for (uint32_t i = 0; i < m->n_wants; i++) {
         ae_bytes_t w = m->wants[i];
         uint32_t idx = diff_lower_bound(s, key_slot(w.p));
-        if (idx == s->n_diff || s->diff[idx] != key_slot(w.p) ||
+        if (idx == s->n_diff || s->diff[idx] != key_slot(w.p) || !bucket_in(s->buckets[idx], &w) ||
             bytes_cmp(w.p, w.len, (const uint8_t *)s->batch_start.data, s->batch_start.len) < 0)
             return AE_EMSG; /* only keys of the batch just sent */
         if (i > 0 && bytes >= ae->cfg.msg_bytes_max) {
@@ -949,7 +1048,8 @@ static int sync_key(sync_ctx_t *x, const ae_digest_t *own, const ae_digest_t *d)
 static int sync_segment(sync_ctx_t *x, const ae_msg_t *m, const ae_segment_t *seg)
 {
     uint32_t limit = x->ae->cfg.keys_per_msg_max - x->handled + 1;
-    key_scan_t ks = {x->pool, xcalloc(limit, sizeof(ae_digest_t)), 0, limit, {NULL, 0}, 0};
+    key_scan_t ks = {x->pool, xcalloc(limit, sizeof(ae_digest_t)), 0, limit, seg->buckets,
+                     {NULL, 0}, 0};
     int rc = key_scan_run(x->ae, &ks, seg->start, seg->end);
     for (uint32_t i = 0, j = 0; rc == 0 && (i < ks.n || j < seg->count);) {
         const ae_digest_t *own = i < ks.n ? &ks.items[i] : NULL;

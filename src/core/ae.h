@@ -8,14 +8,23 @@
  *
  *   I -> R  START    the slot set, and the root hash over it (level 0)
  *   R -> I  TREE     for each node that differed, its children's hashes
- *   I -> R  TREE     ... alternating, one level per message, down to slots
- *   R -> I  DIGESTS  R compared the slot hashes (level 4): for the slots that
- *                    differ, a bounded batch of (data key, key hash) over
- *                    contiguous key ranges ("segments")
- *   I -> R  SYNC     I compared its own keys over those ranges: it pushes its
- *                    version sets where R lacks the key or differs, asks for
- *                    R's where I lacks the key or differs, and says where it
- *                    stopped (the "cut") when its own bounds were hit
+ *                    (a bitmap of the children carried, then the hashes of
+ *                    those that are not 0, so sparse subtrees cost little)
+ *   I -> R  TREE     ... alternating, one level per message, down to the
+ *                    leaves (level 6: a slot's keys split by key hash into
+ *                    MERKLE_BUCKETS buckets, see merkle.h)
+ *   R -> I  DIGESTS  R compared the leaf hashes: for the slots with differing
+ *                    leaves, a bounded batch of (data key, key hash) over
+ *                    contiguous key ranges ("segments"), each segment naming
+ *                    its slot's differing buckets and carrying the digests of
+ *                    the keys in those buckets only (R scans the whole slot
+ *                    range and filters), so the bytes follow the keys that
+ *                    differ, not the keys stored
+ *   I -> R  SYNC     I compared its own keys over those ranges and buckets:
+ *                    it pushes its version sets where R lacks the key or
+ *                    differs, asks for R's where I lacks the key or differs,
+ *                    and says where it stopped (the "cut") when its own
+ *                    bounds were hit
  *   R -> I  DIGESTS  R merged the pushes; carries the values asked for (after
  *                    the merge, so I gets the merge of both) and the next
  *                    batch of digests from the cut, or the END flag
@@ -87,7 +96,7 @@ typedef struct ae_stats {
     uint64_t in_sync;          /* of those, ended at the tree: nothing differed */
     uint64_t failed;           /* timed out, refused, or ended by an error */
     uint64_t trees_compared;   /* tree nodes compared */
-    uint64_t slots_differing;  /* leaves found different */
+    uint64_t slots_differing;  /* slots with a leaf found different */
     uint64_t keys_compared;    /* key digests compared */
     uint64_t keys_exchanged;   /* version sets sent plus received */
     uint64_t msgs_sent;
@@ -176,11 +185,13 @@ typedef struct ae_digest {
     uint64_t hash;  /* merkle_key_hash */
 } ae_digest_t;
 
-/* Keys k of one slot with start <= k < end; an empty start is the slot's
- * first key, an empty end runs to the slot's end. Its digests are the
- * sender's keys in that range, in key order. */
+/* Keys k of one slot with start <= k < end, of the given buckets only (the
+ * differing leaves of the slot); an empty end runs to the slot's end. Its
+ * digests are the sender's keys in that range and those buckets, in key
+ * order. */
 typedef struct ae_segment {
     uint16_t slot;
+    uint64_t buckets; /* the buckets covered (bit b: merkle bucket b), never 0 */
     ae_bytes_t start;
     ae_bytes_t end;
     uint32_t first; /* index of its first digest in ae_msg_t.digests */
@@ -198,9 +209,15 @@ typedef struct ae_msg {
     uint64_t seq;  /* 0 for START, +1 per message of the session */
     bool from_initiator; /* which side of session sid sent it */
     merkle_slots_t slots;    /* START */
-    uint8_t level;           /* START (always 0), TREE */
-    ae_node_hash_t *nodes;   /* START, TREE: strictly increasing indices */
+    uint8_t level;           /* START: 0, the root's; TREE: the children's (>= 1) */
+    ae_node_hash_t *nodes;   /* START: the root (index 0), the one hash sent even
+                              * when 0; TREE: the children of parents whose hash
+                              * is not 0, strictly increasing indices (a child
+                              * of a parent that is not in nodes hashes to 0) */
     uint32_t n_nodes;
+    uint32_t *parents;       /* TREE: the nodes at level - 1 whose children are
+                              * compared, strictly increasing */
+    uint32_t n_parents;
     bool end;                /* DIGESTS: the last message of the session */
     ae_kv_t *kvs;            /* DIGESTS: values asked for; SYNC: pushes */
     uint32_t n_kvs;

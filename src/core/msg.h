@@ -25,7 +25,7 @@
 
 #include "util/buf.h"
 
-#define MSG_WIRE_VERSION 1
+#define MSG_WIRE_VERSION 2 /* 2: anti-entropy trees with leaves per (slot, bucket) */
 /* The longest key a message may carry (Redis's own key limit is larger, but a
  * bus message carrying a larger key is refused). */
 #define MSG_KEY_MAX (1u << 20)

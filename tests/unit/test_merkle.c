@@ -147,20 +147,44 @@ START_TEST(same_data_equal_roots)
 }
 END_TEST
 
-/* Descends from the root where a and b differ; marks differing slots. */
+/* What a descent found: the slots of differing leaves, and those leaves. */
+typedef struct descent {
+    merkle_slots_t slots;
+    uint32_t leaves[TEST_DIFF_MAX];
+    uint32_t n_leaves;
+    uint32_t visited;
+} descent_t;
+
+/* Descends from the root where a and b differ, into *found. */
 static void descend(const merkle_t *a, const merkle_t *b, unsigned level, uint32_t index,
-                    const merkle_slots_t *mask, merkle_slots_t *found, uint32_t *visited)
+                    const merkle_slots_t *mask, descent_t *found)
 {
-    (*visited)++;
+    found->visited++;
     if (merkle_hash_masked(a, level, index, mask) == merkle_hash_masked(b, level, index, mask))
         return;
     if (level == MERKLE_LEAF_LEVEL) {
-        merkle_slots_add(found, (uint16_t)index);
+        merkle_slots_add(&found->slots, merkle_leaf_slot(index));
+        ck_assert_uint_lt(found->n_leaves, TEST_DIFF_MAX);
+        found->leaves[found->n_leaves++] = index;
         return;
     }
     uint32_t fan = merkle_level_width(level + 1) / merkle_level_width(level);
     for (uint32_t c = index * fan; c < (index + 1) * fan; c++)
-        descend(a, b, level + 1, c, mask, found, visited);
+        descend(a, b, level + 1, c, mask, found);
+}
+
+/* Whether key's leaf (its slot and bucket) is among found's leaves. */
+static bool leaf_found(const descent_t *found, const char *key)
+{
+    buf_t dkey = BUF_INIT;
+    data_key(&dkey, key);
+    uint32_t leaf = merkle_leaf_index(slot_of_key(key, strlen(key)),
+                                      merkle_key_bucket(dkey.data, dkey.len));
+    buf_free(&dkey);
+    for (uint32_t i = 0; i < found->n_leaves; i++)
+        if (found->leaves[i] == leaf)
+            return true;
+    return false;
 }
 
 typedef struct key_list {
@@ -215,14 +239,15 @@ static void check_descent(uint32_t k)
     rep_t a, b;
     char key[TEST_KEY_LEN_MAX];
     static bool modified[TEST_KEYS];
-    merkle_slots_t expect, found;
+    merkle_slots_t expect;
+    static descent_t found;
     pcg32_t rng;
     pcg32_seed(&rng, 42 + k, 1);
     rep_init(&a);
     rep_init(&b);
     memset(modified, 0, sizeof modified);
     merkle_slots_clear(&expect);
-    merkle_slots_clear(&found);
+    memset(&found, 0, sizeof found);
     for (uint32_t i = 0; i < TEST_KEYS; i++) {
         key_name(key, i);
         write_key(&a, key, 1, "v");
@@ -238,12 +263,20 @@ static void check_descent(uint32_t k)
         write_key(&b, key, 2, "changed");
         merkle_slots_add(&expect, slot_of_key(key, strlen(key)));
     }
-    uint32_t visited = 0, keys_found = 0;
-    descend(a.tree, b.tree, 0, 0, NULL, &found, &visited);
-    ck_assert_mem_eq(found.words, expect.words, sizeof expect.words);
-    ck_assert_uint_le(visited, 1 + 4 + 16 * 3 * k + 4); /* only below differing nodes */
+    uint32_t keys_found = 0;
+    descend(a.tree, b.tree, 0, 0, NULL, &found);
+    ck_assert_mem_eq(found.slots.words, expect.words, sizeof expect.words);
+    /* each modified key's own leaf differs, and no other leaf */
+    ck_assert_uint_le(found.n_leaves, k);
+    for (uint32_t i = 0; i < TEST_KEYS; i++) {
+        key_name(key, i);
+        if (modified[i])
+            ck_assert(leaf_found(&found, key));
+    }
+    /* only below differing nodes: fanouts 16, 16, 16 to the slots, 8, 8 below */
+    ck_assert_uint_le(found.visited, 1 + 4 + (16 * 3 + 8 * 2) * k);
     for (uint32_t s = 0; s < SLOT_COUNT; s++)
-        if (merkle_slots_has(&found, (uint16_t)s))
+        if (merkle_slots_has(&found.slots, (uint16_t)s))
             differing_keys(&a, &b, (uint16_t)s, modified, &keys_found);
     ck_assert_uint_eq(keys_found, k);
     rep_free(&a);
@@ -277,7 +310,7 @@ START_TEST(masked_hashes)
     ck_assert_uint_eq(merkle_hash_masked(r.tree, 0, 0, &none), 0);
     uint64_t expect = 0;
     for (uint32_t s = 0; s < SLOT_COUNT / 2; s++)
-        expect ^= merkle_hash(r.tree, MERKLE_LEAF_LEVEL, s);
+        expect ^= merkle_hash(r.tree, MERKLE_SLOT_LEVEL, s);
     ck_assert_uint_eq(merkle_hash_masked(r.tree, 0, 0, &low), expect);
     ck_assert_uint_eq(merkle_hash_masked(r.tree, 1, 0, &low) ^ merkle_hash_masked(r.tree, 1, 1, &low),
                       expect);
@@ -337,10 +370,10 @@ START_TEST(fresh_store_rebuilds_and_slot_rebuild)
     uint8_t start[SLOT_KEY_PREFIX_LEN], end[SLOT_KEY_PREFIX_LEN];
     slot_prefix(start, slot);
     slot_prefix(end, (uint16_t)(slot + 1));
-    ck_assert_uint_ne(merkle_hash(r.tree, MERKLE_LEAF_LEVEL, slot), 0);
+    ck_assert_uint_ne(merkle_hash(r.tree, MERKLE_SLOT_LEVEL, slot), 0);
     ck_assert_int_eq(store_del_range(&r.st, STORE_CF_DATA, start, 2, end, 2), 0);
     ck_assert_int_eq(merkle_rebuild_slot(r.tree, slot), 0);
-    ck_assert_uint_eq(merkle_hash(r.tree, MERKLE_LEAF_LEVEL, slot), 0);
+    ck_assert_uint_eq(merkle_hash(r.tree, MERKLE_SLOT_LEVEL, slot), 0);
     merkle_t *full = merkle_new(&r.st);
     ck_assert_int_eq(merkle_load(full, &rebuilt), 0);
     ck_assert(!rebuilt);
