@@ -447,6 +447,43 @@ static void node_get_progress(node_t *node, coord_req_t *req)
     }
 }
 
+/* A GET on a lone node whose key holds at most one version: the value is
+ * read straight from the stored bytes (versions_peek_single) into the reply,
+ * with no version set, through the node's reused key and value buffers.
+ * Returns false, having answered nothing, when the general path must run
+ * (siblings, a store error, bytes that do not decode); true after
+ * answering and freeing op. */
+static bool node_get_alone_value(node_t *node, const coord_origin_t *origin, coord_op_t *op)
+{
+    if (op->dyn_get || op->kind != STROP_GET)
+        return false;
+    size_t key_len;
+    const char *key = coord_op_key(op, &key_len);
+    slot_data_key(&node->scratch_key, op->slot, key, key_len);
+    int rc = store_get(node->store, STORE_CF_DATA, node->scratch_key.data, node->scratch_key.len,
+                       &node->scratch_val);
+    const uint8_t *value = NULL;
+    size_t value_len = 0;
+    int peek = rc == 1 ? versions_peek_single(node->scratch_val.data, node->scratch_val.len,
+                                              node->now_ms, &value, &value_len)
+                       : VERSIONS_PEEK_NONE;
+    if (rc < 0 || peek < 0 || peek == VERSIONS_PEEK_SEVERAL)
+        return false;
+    node->stats.gets++;
+    keyspace_note_get(node->ks, peek == VERSIONS_PEEK_LIVE);
+    coord_reply_t reply;
+    coord_reply_init(&reply);
+    reply.strop = peek == VERSIONS_PEEK_LIVE ? STROP_REPLY_VALUE : STROP_REPLY_NIL;
+    if (peek == VERSIONS_PEEK_LIVE) {
+        buf_reserve(&reply.value, value_len + 1); /* data is never NULL */
+        buf_append(&reply.value, value, value_len);
+    }
+    node_answer(node, origin, &reply);
+    coord_reply_free(&reply);
+    coord_op_free(op);
+    return true;
+}
+
 /* A read on a lone node, answered from the local store as the general path
  * would: one replica (self) and at most one version, so the merge is the
  * read and no repair follows (a failed read: no quorum). Returns false,
@@ -459,6 +496,8 @@ static bool node_get_alone(node_t *node, const coord_origin_t *origin, coord_op_
     char ids[1][NODE_ID_SIZE];
     if (node_walk(node, op->slot, 1, ids) != 1 || strcmp(ids[0], node->cfg.id) != 0)
         return false;
+    if (node_get_alone_value(node, origin, op))
+        return true;
     size_t key_len;
     const char *key = coord_op_key(op, &key_len);
     versions_t vs = VERSIONS_INIT;

@@ -221,8 +221,13 @@ START_TEST(lone_node_serves_with_clamped_quorums)
     const char *get[] = {"GET", "k"};
     r = cl_op(cl, 0, 2, 2, get);
     ck_assert_ptr_nonnull(r);
-    ck_assert_int_eq(r->strop, STROP_REPLY_VALUES);
-    ck_assert_uint_eq(versions_live_count(&r->values, cl->now), 1);
+    /* A lone node answers a single version's GET with the value alone. */
+    ck_assert_int_eq(r->strop, STROP_REPLY_VALUE);
+    ck_assert_uint_eq(r->value.len, 1);
+    ck_assert_int_eq(r->value.data[0], 'v');
+    const char *missing[] = {"GET", "nokey"};
+    r = cl_op(cl, 0, 5, 2, missing);
+    ck_assert_int_eq(r->strop, STROP_REPLY_NIL);
     const char *dget[] = {"DYN.GET", "k"};
     r = cl_op(cl, 0, 3, 2, dget);
     ck_assert_int_eq(r->kind, COORD_REPLY_CONTEXT);
