@@ -92,6 +92,20 @@ static void node_coordinator(const node_t *node, uint16_t slot, const coord_req_
     free(ids);
 }
 
+bool node_coordinates_write(const node_t *node, const char *key, size_t len)
+{
+    if (node_alone(node))
+        return true;
+    if (!node_ready(node) || node->cfg.test_break == NODE_BREAK_NO_FORWARD)
+        return false;
+    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+    size_t n = node_walk(node, slot_of_key(key, len), node_nrep(node), ids);
+    for (size_t i = 0; i < n; i++) /* as node_coordinator, within the first N */
+        if (node_alive(node, ids[i]))
+            return strcmp(ids[i], node->cfg.id) == 0;
+    return false;
+}
+
 /* Sloppy quorum: self (already written), every alive preference node, and
  * for each one believed down the next alive node of the extended list,
  * carrying a hint naming it. */

@@ -132,7 +132,7 @@ client_cmd_t *client_cmd_begin(client_t *c)
         cmds_grow(c);
     uint32_t seq = c->cmd_head + c->ncmds++;
     client_cmd_t *cmd = client_cmd_at(c, seq);
-    cmd->done = cmd->solo = cmd->readonly = false;
+    cmd->done = cmd->solo = cmd->readonly = cmd->local = false;
     cmd->key_hash = 0;
     buf_clear(&cmd->out);
     c->cmd_running = seq;
@@ -192,9 +192,15 @@ static int request_key_count(const command_def_t *def, int argc)
     return last < 1 ? 0 : (last - 1) / def->key_step + 1;
 }
 
+/* True when the write of key (len bytes) is coordinated here (client.h). */
+static bool client_write_local(const client_t *c, const char *key, size_t len)
+{
+    return node_coordinates_write(c->srv->node, key, len);
+}
+
 /* True when req may start while c has commands in flight (see client.h):
- * a single-key command with room, whose key no unanswered command uses
- * unless both only read. */
+ * a single-key command with room, and every unanswered command on its key
+ * and it itself only read or are writes coordinated here. */
 static bool client_may_overlap(const client_t *c, const request_t *req)
 {
     const command_def_t *def = command_lookup(req->argv[0], req->argvlen[0]);
@@ -205,11 +211,20 @@ static bool client_may_overlap(const client_t *c, const request_t *req)
         return false;
     uint64_t hash = hash64(req->argv[1], req->argvlen[1], 0);
     bool readonly = (def->flags & CMD_READONLY) != 0;
+    int local = -1; /* unknown yet; asked once a command shares the key */
     for (uint32_t i = 0; i < c->ncmds; i++) {
         const client_cmd_t *cmd = client_cmd_at(c, c->cmd_head + i);
         if (cmd->done)
             continue;
-        if (cmd->solo || (cmd->key_hash == hash && !(readonly && cmd->readonly)))
+        if (cmd->solo)
+            return false;
+        if (cmd->key_hash != hash || (readonly && cmd->readonly))
+            continue;
+        if (!cmd->readonly && !cmd->local)
+            return false;
+        if (!readonly && local < 0)
+            local = client_write_local(c, req->argv[1], req->argvlen[1]);
+        if (!readonly && !local)
             return false;
     }
     return true;
@@ -276,6 +291,8 @@ static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
         cmd->solo = def == NULL || request_key_count(def, req->argc) != 1;
         cmd->readonly = def != NULL && (def->flags & CMD_READONLY) != 0;
         cmd->key_hash = req->argc > 1 ? hash64(req->argv[1], req->argvlen[1], 0) : 0;
+        cmd->local = !cmd->solo && !cmd->readonly &&
+                     client_write_local(c, req->argv[1], req->argvlen[1]);
     }
     if (def != NULL) {
         srv->stats.total_commands_processed++;

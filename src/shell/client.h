@@ -17,10 +17,16 @@
  * (a reply that comes early waits in its queue entry), so replies always
  * leave in request order. A pipelined request overlaps the commands in
  * flight only when it is a single-key command that cannot observe or change
- * what they do: its key differs from theirs, or it and every one in flight
- * on that key only read. Any other request (a write or a read after a write
- * to the same key, a multi-key command, every command that is not keyed:
- * CONFIG, INFO, QUIT, AUTH, DBSIZE ...) is held (copied out of the parser)
+ * what they do: its key differs from theirs, or each command on that key
+ * (it and those in flight) either only reads or is a write this node
+ * coordinates itself. Such a write is evaluated and stored here, in order,
+ * before its node_op returns, and a read starts (reads the local copy,
+ * sends its requests) at once, so they apply in request order; a write
+ * forwarded to another coordinator could be overtaken. Any other request
+ * (a read or write after a forwarded write to the same key, a forwarded
+ * write after a command on its key, a multi-key command, every command
+ * that is not keyed: CONFIG, INFO, QUIT, AUTH, DBSIZE ...) is held (copied
+ * out of the parser)
  * until everything before it is answered, and then runs; so is a request
  * that would pass CLIENT_OPS_INFLIGHT_MAX or CLIENT_CMDS_MAX. A held client
  * runs again through client_resume, later in the same round as the answer
@@ -69,6 +75,8 @@ typedef struct client_cmd {
     buf_t out;         /* its reply, while an earlier command is in flight */
     uint64_t key_hash; /* its key's (a single-key command) */
     bool readonly;     /* it only reads its key */
+    bool local;        /* a write this node coordinates: stored before its
+                        * node_op returned (node_coordinates_write) */
     bool solo;         /* nothing may overlap it (several keys) */
     bool done;         /* answered: the reply is in out */
 } client_cmd_t;

@@ -267,6 +267,36 @@ START_TEST(cluster_replicates_and_forwards)
 }
 END_TEST
 
+/* node_coordinates_write names exactly the node a write is coordinated
+ * by: one node per key, and the one that does not forward it. */
+START_TEST(coordinates_write_names_one_node)
+{
+    cluster_t *cl = cl_new(1, 3, 2, 2);
+    ck_assert(node_coordinates_write(cl->nodes[0], "k", 1)); /* a lone node */
+    cl_free(cl);
+    cl = cl_new(3, 3, 2, 2);
+    cl_run(cl, 1000);
+    char key[16];
+    for (int k = 0; k < 30; k++) {
+        snprintf(key, sizeof key, "key%d", k);
+        int here = -1, count = 0;
+        for (int i = 0; i < 3; i++) {
+            if (node_coordinates_write(cl->nodes[i], key, strlen(key))) {
+                here = i;
+                count++;
+            }
+        }
+        ck_assert_int_eq(count, 1);
+        uint64_t forwarded = node_stats(cl->nodes[here])->forwarded;
+        const char *set[] = {"SET", key, "v"};
+        const coord_reply_t *r = cl_op(cl, here, 300 + (uint64_t)k, 3, set);
+        ck_assert(r != NULL && !reply_is_error(r));
+        ck_assert_uint_eq(node_stats(cl->nodes[here])->forwarded, forwarded);
+    }
+    cl_free(cl);
+}
+END_TEST
+
 START_TEST(quorum_error_when_replicas_unreachable)
 {
     cluster_t *cl = cl_new(3, 3, 2, 2);
@@ -547,6 +577,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lone_node_serves_with_clamped_quorums);
     tcase_add_test(tc, cluster_replicates_and_forwards);
+    tcase_add_test(tc, coordinates_write_names_one_node);
     tcase_add_test(tc, quorum_error_when_replicas_unreachable);
     tcase_add_test(tc, sloppy_quorum_and_hinted_handoff);
     tcase_add_test(tc, one_context_two_writes_make_siblings);
