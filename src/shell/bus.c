@@ -546,7 +546,12 @@ void bus_flush(bus_t *bus)
             buf_free(&p->pending);
         else
             buf_clear(&p->pending);
-        p->ac->ev.addWrite(p->ac->ev.data);
+        /* Write now (hiredis arms the write event for what the socket does
+         * not take): waiting for the loop's next turn would add a whole
+         * round of other work to every hop of every request. A failed
+         * write drops the link through its disconnect callback; p is not
+         * used after. */
+        redisAsyncHandleWrite(p->ac);
     }
 }
 
