@@ -379,6 +379,18 @@ static void node_get_reply(node_t *node, const coord_op_t *op, versions_t *merge
         coord_reply_context(reply, merged);
         return;
     }
+    uint32_t live = op->kind == STROP_GET ? versions_live_count(merged, node->now_ms) : 0;
+    if (op->kind == STROP_GET && live <= 1) {
+        /* GET of one value (or none): the value alone, not a copy of the set. */
+        keyspace_note_get(node->ks, live == 1);
+        reply->strop = live ? STROP_REPLY_VALUE : STROP_REPLY_NIL;
+        if (live) {
+            const version_t *v = versions_live_at(merged, node->now_ms, 0);
+            buf_reserve(&reply->value, v->value_len + 1); /* data is never NULL */
+            buf_append(&reply->value, v->value, v->value_len);
+        }
+        return;
+    }
     strop_op_t sop;
     strop_op_init(&sop, op->kind);
     buf_t err = BUF_INIT;
