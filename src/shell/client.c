@@ -185,11 +185,14 @@ bool client_cmd_answer(client_t *c, client_cmd_t *cmd, uint32_t idx, const coord
 
 /* --------------------------------------------- reading and dispatching */
 
-/* How many keys req names for def (whose first key is argument 1). */
+/* How many keys a request of argc arguments names for def (keys from
+ * argument 1); 0 for a command without keys. */
 static int request_key_count(const command_def_t *def, int argc)
 {
     int last = def->last_key < 0 ? argc + def->last_key : def->last_key;
-    return last < 1 ? 0 : (last - 1) / def->key_step + 1;
+    if (def->first_key != 1 || def->key_step < 1 || last < 1)
+        return 0;
+    return (last - 1) / def->key_step + 1;
 }
 
 /* True when the write of key (len bytes) is coordinated here (client.h). */
@@ -204,8 +207,7 @@ static bool client_write_local(const client_t *c, const char *key, size_t len)
 static bool client_may_overlap(const client_t *c, const request_t *req)
 {
     const command_def_t *def = command_lookup(req->argv[0], req->argvlen[0]);
-    if (def == NULL || def->first_key != 1 || def->key_step < 1 ||
-        !command_arity_ok(def->arity, req->argc) || !c->st.authenticated ||
+    if (def == NULL || !command_arity_ok(def->arity, req->argc) || !c->st.authenticated ||
         request_key_count(def, req->argc) != 1 || c->ncmds >= CLIENT_CMDS_MAX ||
         c->ops_backlog_pos < c->ops_backlog.len || c->ops_inflight >= CLIENT_OPS_INFLIGHT_MAX)
         return false;

@@ -808,6 +808,28 @@ static void pipe_run(redisContext *c, const char *prefix, int nkeys, uint64_t se
     free(m);
 }
 
+/* Writes in flight, then a protocol error: the error comes after their
+ * replies, and the connection closes. */
+static void pipe_then_protocol_error(redisContext *c)
+{
+    for (int i = 0; i < PIPE_KEYS_FEW; i++)
+        redisAppendCommand(c, "SET perr:%d v%d", i, i);
+    redisAppendFormattedCommand(c, "*1\r\n$abc\r\n", 11);
+    for (int i = 0; i < PIPE_KEYS_FEW; i++) {
+        redisReply *r = NULL;
+        ck_assert_msg(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL &&
+                          r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0,
+                      "SET %d before the protocol error", i);
+        freeReplyObject(r);
+    }
+    redisReply *r = NULL;
+    ck_assert_msg(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL &&
+                      r->type == REDIS_REPLY_ERROR &&
+                      strcmp(r->str, "ERR Protocol error: invalid bulk length") == 0,
+                  "the protocol error after the pipeline");
+    freeReplyObject(r);
+}
+
 START_TEST(pipeline_keeps_request_order)
 {
     cluster_t *cl = form(3, NULL);
@@ -815,6 +837,7 @@ START_TEST(pipeline_keeps_request_order)
     pipe_run(c, "few:", PIPE_KEYS_FEW, 1);
     pipe_run(c, "many:", PIPE_KEYS_MANY, 2);
     pipe_run(d, "other:", PIPE_KEYS_FEW, 3); /* through another node */
+    pipe_then_protocol_error(d);
     redisFree(c);
     redisFree(d);
     cluster_free(cl);
