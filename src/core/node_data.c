@@ -11,6 +11,18 @@
 #include "core/strop.h"
 #include "util/alloc.h"
 
+/* A reused read buffer (node->scratch_*) larger than this is freed after
+ * use, so one huge value does not stay allocated. */
+#define NODE_SCRATCH_KEEP_BYTES ((size_t)64 * 1024)
+
+static void node_scratch_trim(node_t *node)
+{
+    if (node->scratch_val.cap > NODE_SCRATCH_KEEP_BYTES)
+        buf_free(&node->scratch_val);
+    if (node->scratch_key.cap > NODE_SCRATCH_KEEP_BYTES)
+        buf_free(&node->scratch_key);
+}
+
 /* ---- the write path ------------------------------------------------------ */
 
 /* The actor this node writes as. versions_write numbers a new dot one past
@@ -493,8 +505,10 @@ static bool node_get_alone_value(node_t *node, const coord_origin_t *origin, coo
     int peek = rc == 1 ? versions_peek_single(node->scratch_val.data, node->scratch_val.len,
                                               node->now_ms, &value, &value_len)
                        : VERSIONS_PEEK_NONE;
-    if (rc < 0 || peek < 0 || peek == VERSIONS_PEEK_SEVERAL)
+    if (rc < 0 || peek < 0 || peek == VERSIONS_PEEK_SEVERAL) {
+        node_scratch_trim(node);
         return false;
+    }
     node->stats.gets++;
     keyspace_note_get(node->ks, peek == VERSIONS_PEEK_LIVE);
     coord_reply_t reply;
@@ -507,6 +521,7 @@ static bool node_get_alone_value(node_t *node, const coord_origin_t *origin, coo
     node_answer(node, origin, &reply);
     coord_reply_free(&reply);
     coord_op_free(op);
+    node_scratch_trim(node);
     return true;
 }
 
@@ -648,17 +663,18 @@ void node_on_put_replica(node_t *node, const msg_t *m)
     node_ack(node, m, MSG_PUT_ACK, rc);
 }
 
+/* Answers with the stored bytes as they are, read through the node's
+ * reused buffers (node_send copies them). */
 void node_on_get_replica(node_t *node, const msg_t *m)
 {
-    buf_t dk = BUF_INIT, val = BUF_INIT;
-    slot_data_key(&dk, slot_of_key(m->key, m->key_len), m->key, m->key_len);
-    int rc = store_get(node->store, STORE_CF_DATA, dk.data, dk.len, &val);
+    buf_t *dk = &node->scratch_key, *val = &node->scratch_val;
+    slot_data_key(dk, slot_of_key(m->key, m->key_len), m->key, m->key_len);
+    int rc = store_get(node->store, STORE_CF_DATA, dk->data, dk->len, val);
     msg_t r = {.type = MSG_GET_REPLY, .req_id = m->req_id,
                .status = rc < 0 ? MSG_STATUS_ERROR : rc == 0 ? MSG_STATUS_MISSING : MSG_STATUS_OK,
-               .body = (const uint8_t *)val.data, .body_len = rc == 1 ? val.len : 0};
+               .body = (const uint8_t *)val->data, .body_len = rc == 1 ? val->len : 0};
     node_send(node, m->from, &r);
-    buf_free(&dk);
-    buf_free(&val);
+    node_scratch_trim(node);
 }
 
 /* ---- timers -------------------------------------------------------------- */

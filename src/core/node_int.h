@@ -66,7 +66,8 @@ struct node {
     bool deleted;        /* a data key was deleted since the generation began */
     size_t member_count_saved;
     node_stats_t stats;
-    buf_t scratch_key, scratch_val; /* the lone node's GET path, reused */
+    buf_t scratch_key, scratch_val; /* reads that end within one call (lone-node
+                                     * GET, replica GET), reused */
 };
 
 
