@@ -23,6 +23,14 @@ static void node_scratch_trim(node_t *node)
         buf_free(&node->scratch_key);
 }
 
+/* A GET's reply of one value (copied). */
+static void node_reply_value(coord_reply_t *reply, const void *value, size_t len)
+{
+    reply->strop = STROP_REPLY_VALUE;
+    buf_reserve(&reply->value, len + 1); /* data is never NULL, even for "" */
+    buf_append(&reply->value, value, len);
+}
+
 /* ---- the write path ------------------------------------------------------ */
 
 /* The actor this node writes as. versions_write numbers a new dot one past
@@ -395,11 +403,10 @@ static void node_get_reply(node_t *node, const coord_op_t *op, versions_t *merge
     if (op->kind == STROP_GET && live <= 1) {
         /* GET of one value (or none): the value alone, not a copy of the set. */
         keyspace_note_get(node->ks, live == 1);
-        reply->strop = live ? STROP_REPLY_VALUE : STROP_REPLY_NIL;
+        reply->strop = STROP_REPLY_NIL;
         if (live) {
             const version_t *v = versions_live_at(merged, node->now_ms, 0);
-            buf_reserve(&reply->value, v->value_len + 1); /* data is never NULL */
-            buf_append(&reply->value, v->value, v->value_len);
+            node_reply_value(reply, v->value, v->value_len);
         }
         return;
     }
@@ -513,11 +520,9 @@ static bool node_get_alone_value(node_t *node, const coord_origin_t *origin, coo
     keyspace_note_get(node->ks, peek == VERSIONS_PEEK_LIVE);
     coord_reply_t reply;
     coord_reply_init(&reply);
-    reply.strop = peek == VERSIONS_PEEK_LIVE ? STROP_REPLY_VALUE : STROP_REPLY_NIL;
-    if (peek == VERSIONS_PEEK_LIVE) {
-        buf_reserve(&reply.value, value_len + 1); /* data is never NULL */
-        buf_append(&reply.value, value, value_len);
-    }
+    reply.strop = STROP_REPLY_NIL;
+    if (peek == VERSIONS_PEEK_LIVE)
+        node_reply_value(&reply, value, value_len);
     node_answer(node, origin, &reply);
     coord_reply_free(&reply);
     coord_op_free(op);

@@ -13,7 +13,8 @@
  * run later pipelined commands meanwhile: src/shell/client.h). They reach
  * the rest of the server only through ctx: the client's state, the node's
  * keyspace (src/core/keyspace.h) and the server_api that the shell
- * implements (INFO text, CONFIG, CLIENT LIST, SHUTDOWN). Nothing in src/proto includes libevent or RocksDB.
+ * implements (INFO text, CONFIG, CLIENT LIST, SHUTDOWN). Nothing in
+ * src/proto includes libevent or RocksDB.
  *
  * Who writes which handlers:
  *   src/proto/cmd_conn.c   PING ECHO QUIT RESET HELLO AUTH SELECT CLIENT COMMAND
