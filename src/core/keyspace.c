@@ -141,6 +141,14 @@ void keyspace_note_lookup(keyspace_t *ks, const strop_op_t *op, const versions_t
         ks->stats.keyspace_misses++;
 }
 
+void keyspace_note_get(keyspace_t *ks, bool hit)
+{
+    if (hit)
+        ks->stats.keyspace_hits++;
+    else
+        ks->stats.keyspace_misses++;
+}
+
 /* ---- whole-keyspace scans: counts, the expiry cycle, FLUSHALL ---- */
 
 /* The state of a scan over the data family that decodes each set. */

@@ -84,6 +84,9 @@ void keyspace_note_write(keyspace_t *ks, const versions_t *old, const versions_t
  * GETEX STRLEN TTL TYPE EXISTS, SET ... GET). */
 void keyspace_note_lookup(keyspace_t *ks, const strop_op_t *op, const versions_t *vs,
                           uint64_t now_ms);
+/* A GET answered without a version set (the lone node's fast path): a hit
+ * when it found a live value, else a miss. */
+void keyspace_note_get(keyspace_t *ks, bool hit);
 
 /* Deletes one reclaimable key: data_key (slot + key) whose stored set is old
  * (both borrowed for the call). It must delete the key and call

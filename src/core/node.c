@@ -674,6 +674,8 @@ void node_free(node_t *node)
     free(node->ranges);
     free(node->sent);
     member_view_free(node->view);
+    buf_free(&node->scratch_key);
+    buf_free(&node->scratch_val);
     free(node);
 }
 

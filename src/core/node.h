@@ -196,6 +196,12 @@ void node_free(node_t *node);
  * latest after request_timeout_ms per coordinator tried). */
 void node_client_op(node_t *node, uint64_t now_ms, uint64_t client_req_id, int argc,
                     const char *const *argv, const size_t *argvlen);
+/* True when a write of key (len bytes) given to node_client_op now would be
+ * coordinated here: evaluated and stored locally before node_client_op
+ * returns, not forwarded. False when unsure (the caller must then assume a
+ * forward). A client pipelining writes to one key may overlap them only
+ * then (the shell's client.h). */
+bool node_coordinates_write(const node_t *node, const char *key, size_t len);
 /* A bus message (bytes borrowed) from node `from`. Malformed input is counted
  * and dropped. */
 void node_bus_message(node_t *node, uint64_t now_ms, const char *from, const void *bytes,

@@ -11,6 +11,26 @@
 #include "core/strop.h"
 #include "util/alloc.h"
 
+/* A reused read buffer (node->scratch_*) larger than this is freed after
+ * use, so one huge value does not stay allocated. */
+#define NODE_SCRATCH_KEEP_BYTES ((size_t)64 * 1024)
+
+static void node_scratch_trim(node_t *node)
+{
+    if (node->scratch_val.cap > NODE_SCRATCH_KEEP_BYTES)
+        buf_free(&node->scratch_val);
+    if (node->scratch_key.cap > NODE_SCRATCH_KEEP_BYTES)
+        buf_free(&node->scratch_key);
+}
+
+/* A GET's reply of one value (copied). */
+static void node_reply_value(coord_reply_t *reply, const void *value, size_t len)
+{
+    reply->strop = STROP_REPLY_VALUE;
+    buf_reserve(&reply->value, len + 1); /* data is never NULL, even for "" */
+    buf_append(&reply->value, value, len);
+}
+
 /* ---- the write path ------------------------------------------------------ */
 
 /* The actor this node writes as. versions_write numbers a new dot one past
@@ -90,6 +110,20 @@ static void node_coordinator(const node_t *node, uint16_t slot, const coord_req_
         }
     }
     free(ids);
+}
+
+bool node_coordinates_write(const node_t *node, const char *key, size_t len)
+{
+    if (node_alone(node))
+        return true;
+    if (!node_ready(node) || node->cfg.test_break == NODE_BREAK_NO_FORWARD)
+        return false;
+    char ids[COORD_REPLICAS_MAX][NODE_ID_SIZE];
+    size_t n = node_walk(node, slot_of_key(key, len), node_nrep(node), ids);
+    for (size_t i = 0; i < n; i++) /* as node_coordinator, within the first N */
+        if (node_alive(node, ids[i]))
+            return strcmp(ids[i], node->cfg.id) == 0;
+    return false;
 }
 
 /* Sloppy quorum: self (already written), every alive preference node, and
@@ -365,6 +399,17 @@ static void node_get_reply(node_t *node, const coord_op_t *op, versions_t *merge
         coord_reply_context(reply, merged);
         return;
     }
+    uint32_t live = op->kind == STROP_GET ? versions_live_count(merged, node->now_ms) : 0;
+    if (op->kind == STROP_GET && live <= 1) {
+        /* GET of one value (or none): the value alone, not a copy of the set. */
+        keyspace_note_get(node->ks, live == 1);
+        reply->strop = STROP_REPLY_NIL;
+        if (live) {
+            const version_t *v = versions_live_at(merged, node->now_ms, 0);
+            node_reply_value(reply, v->value, v->value_len);
+        }
+        return;
+    }
     strop_op_t sop;
     strop_op_init(&sop, op->kind);
     buf_t err = BUF_INIT;
@@ -456,6 +501,44 @@ static void node_get_progress(node_t *node, coord_req_t *req)
     }
 }
 
+/* A GET on a lone node whose key holds at most one version: the value is
+ * read straight from the stored bytes (versions_peek_single) into the reply,
+ * with no version set, through the node's reused key and value buffers.
+ * Returns false, having answered nothing, when the general path must run
+ * (siblings, a store error, bytes that do not decode); true after
+ * answering and freeing op. */
+static bool node_get_alone_value(node_t *node, const coord_origin_t *origin, coord_op_t *op)
+{
+    if (op->dyn_get || op->kind != STROP_GET)
+        return false;
+    size_t key_len;
+    const char *key = coord_op_key(op, &key_len);
+    slot_data_key(&node->scratch_key, op->slot, key, key_len);
+    int rc = store_get(node->store, STORE_CF_DATA, node->scratch_key.data, node->scratch_key.len,
+                       &node->scratch_val);
+    const uint8_t *value = NULL;
+    size_t value_len = 0;
+    int peek = rc == 1 ? versions_peek_single(node->scratch_val.data, node->scratch_val.len,
+                                              node->now_ms, &value, &value_len)
+                       : VERSIONS_PEEK_NONE;
+    if (rc < 0 || peek < 0 || peek == VERSIONS_PEEK_SEVERAL) {
+        node_scratch_trim(node);
+        return false;
+    }
+    node->stats.gets++;
+    keyspace_note_get(node->ks, peek == VERSIONS_PEEK_LIVE);
+    coord_reply_t reply;
+    coord_reply_init(&reply);
+    reply.strop = STROP_REPLY_NIL;
+    if (peek == VERSIONS_PEEK_LIVE)
+        node_reply_value(&reply, value, value_len);
+    node_answer(node, origin, &reply);
+    coord_reply_free(&reply);
+    coord_op_free(op);
+    node_scratch_trim(node);
+    return true;
+}
+
 /* A read on a lone node, answered from the local store as the general path
  * would: one replica (self) and at most one version, so the merge is the
  * read and no repair follows (a failed read: no quorum). Returns false,
@@ -468,6 +551,8 @@ static bool node_get_alone(node_t *node, const coord_origin_t *origin, coord_op_
     char ids[1][NODE_ID_SIZE];
     if (node_walk(node, op->slot, 1, ids) != 1 || strcmp(ids[0], node->cfg.id) != 0)
         return false;
+    if (node_get_alone_value(node, origin, op))
+        return true;
     size_t key_len;
     const char *key = coord_op_key(op, &key_len);
     versions_t vs = VERSIONS_INIT;
@@ -592,17 +677,18 @@ void node_on_put_replica(node_t *node, const msg_t *m)
     node_ack(node, m, MSG_PUT_ACK, rc);
 }
 
+/* Answers with the stored bytes as they are, read through the node's
+ * reused buffers (node_send copies them). */
 void node_on_get_replica(node_t *node, const msg_t *m)
 {
-    buf_t dk = BUF_INIT, val = BUF_INIT;
-    slot_data_key(&dk, slot_of_key(m->key, m->key_len), m->key, m->key_len);
-    int rc = store_get(node->store, STORE_CF_DATA, dk.data, dk.len, &val);
+    buf_t *dk = &node->scratch_key, *val = &node->scratch_val;
+    slot_data_key(dk, slot_of_key(m->key, m->key_len), m->key, m->key_len);
+    int rc = store_get(node->store, STORE_CF_DATA, dk->data, dk->len, val);
     msg_t r = {.type = MSG_GET_REPLY, .req_id = m->req_id,
                .status = rc < 0 ? MSG_STATUS_ERROR : rc == 0 ? MSG_STATUS_MISSING : MSG_STATUS_OK,
-               .body = (const uint8_t *)val.data, .body_len = rc == 1 ? val.len : 0};
+               .body = (const uint8_t *)val->data, .body_len = rc == 1 ? val->len : 0};
     node_send(node, m->from, &r);
-    buf_free(&dk);
-    buf_free(&val);
+    node_scratch_trim(node);
 }
 
 /* ---- timers -------------------------------------------------------------- */

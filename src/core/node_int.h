@@ -122,6 +122,8 @@ struct node {
     node_reap_wait_t reap_waits[NODE_REAP_WAITS_MAX];
     uint64_t reap_next_id;
     uint32_t reap_started; /* checks the current expiry round started */
+    buf_t scratch_key, scratch_val; /* reads that end within one call (lone-node
+                                     * GET, replica GET), reused */
 };
 
 

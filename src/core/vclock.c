@@ -254,3 +254,27 @@ fail:
     vclock_free(vc);
     return false;
 }
+
+bool vclock_skip(cursor_t *in, uint64_t actor, uint64_t *counter)
+{
+    uint64_t count, base = 0;
+    *counter = 0;
+    if (!cursor_varint(in, &count))
+        return false;
+    if (count == 0)
+        return true;
+    if (count > VCLOCK_DECODE_ENTRIES_MAX || count > cursor_left(in) / VCLOCK_ENTRY_BYTES_MIN ||
+        !cursor_varint(in, &base))
+        return false;
+    vclock_entry_t prev, e;
+    bool base_seen = false;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!vclock_decode_entry(in, base, i ? &prev : NULL, &e))
+            return false;
+        base_seen |= e.touched_ms == base;
+        if (e.actor == actor)
+            *counter = e.counter;
+        prev = e;
+    }
+    return base_seen;
+}

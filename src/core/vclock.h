@@ -73,5 +73,9 @@ void vclock_prune(vclock_t *vc, uint32_t max);
  * returns false (leaving vc empty) on malformed input. */
 void vclock_encode(const vclock_t *vc, buf_t *out);
 bool vclock_decode(vclock_t *vc, cursor_t *in);
+/* Reads past an encoded clock, checking it as vclock_decode does but keeping
+ * nothing (no allocation); *counter is actor's counter in it (0: none).
+ * False on malformed input. */
+bool vclock_skip(cursor_t *in, uint64_t actor, uint64_t *counter);
 
 #endif

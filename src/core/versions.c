@@ -195,6 +195,34 @@ fail:
     return VERSIONS_ECORRUPT;
 }
 
+int versions_peek_single(const void *bytes, size_t len, uint64_t now_ms, const uint8_t **value,
+                         size_t *value_len)
+{
+    cursor_t in;
+    uint8_t format, flags;
+    uint64_t count, expire_at_ms, covered;
+    dot_t dot;
+    cursor_init(&in, bytes, len);
+    if (!cursor_u8(&in, &format) || format != VERSIONS_FORMAT || !cursor_varint(&in, &count) ||
+        count > VERSIONS_DECODE_SIBLINGS_MAX ||
+        count > cursor_left(&in) / VERSIONS_SIBLING_BYTES_MIN)
+        return VERSIONS_ECORRUPT;
+    if (count > 1)
+        return VERSIONS_PEEK_SEVERAL;
+    if (count == 0)
+        return cursor_left(&in) == 0 ? VERSIONS_PEEK_NONE : VERSIONS_ECORRUPT;
+    /* The checks of version_decode, in its order. */
+    if (!cursor_varint(&in, &dot.actor) || !cursor_varint(&in, &dot.counter) ||
+        dot.counter == 0 || !vclock_skip(&in, dot.actor, &covered) || covered >= dot.counter ||
+        !cursor_varint(&in, &expire_at_ms) || !cursor_u8(&in, &flags) ||
+        (flags & ~VERSIONS_FLAG_TOMBSTONE) ||
+        !cursor_bytes(&in, VERSIONS_VALUE_MAX, value, value_len) ||
+        ((flags & VERSIONS_FLAG_TOMBSTONE) && *value_len > 0) || cursor_left(&in) != 0)
+        return VERSIONS_ECORRUPT;
+    version_t v = {.expire_at_ms = expire_at_ms, .tombstone = flags & VERSIONS_FLAG_TOMBSTONE};
+    return version_is_dead(&v, now_ms) ? VERSIONS_PEEK_NONE : VERSIONS_PEEK_LIVE;
+}
+
 /* The newest time a version's past records: the touch time its dot gets in a
  * context (a version does not store when its dot was made). */
 static uint64_t version_past_time_ms(const version_t *v)

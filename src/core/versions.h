@@ -68,6 +68,21 @@ void versions_copy(versions_t *dst, const versions_t *src);
 void versions_encode(const versions_t *vs, buf_t *out);
 int versions_decode(versions_t *vs, const void *bytes, size_t len);
 
+/* A read that needs one live value and no set: the stored bytes are
+ * checked as versions_decode checks them, but nothing is decoded or
+ * allocated. VERSIONS_PEEK_LIVE: one sibling, live at now_ms, *value
+ * (borrowed from bytes) and *value_len set; VERSIONS_PEEK_NONE: no sibling,
+ * or one dead one (tombstone or expired); VERSIONS_PEEK_SEVERAL: more than
+ * one sibling (not checked further: decode the set); VERSIONS_ECORRUPT:
+ * versions_decode would refuse it. */
+enum versions_peek {
+    VERSIONS_PEEK_NONE = 0,
+    VERSIONS_PEEK_LIVE = 1,
+    VERSIONS_PEEK_SEVERAL = 2,
+};
+int versions_peek_single(const void *bytes, size_t len, uint64_t now_ms, const uint8_t **value,
+                         size_t *value_len);
+
 /* The merge of every sibling's past and dot: what a reader has seen. */
 void versions_context(const versions_t *vs, vclock_t *out);
 

@@ -9,10 +9,12 @@
  * Handlers write exactly one reply through ctx->reply, at once, except the
  * keyed string commands: they hand their single-key operations to the
  * cluster node through server_api's node_begin/node_op, and the reply is
- * written when the node's answers are in (the client waits, parked). They reach the rest of the server only through
- * ctx: the client's state, the node's keyspace (src/core/keyspace.h) and the
- * server_api that the shell implements (INFO text, CONFIG, CLIENT LIST,
- * SHUTDOWN). Nothing in src/proto includes libevent or RocksDB.
+ * written when the node's answers are in, in request order (the shell may
+ * run later pipelined commands meanwhile: src/shell/client.h). They reach
+ * the rest of the server only through ctx: the client's state, the node's
+ * keyspace (src/core/keyspace.h) and the server_api that the shell
+ * implements (INFO text, CONFIG, CLIENT LIST, SHUTDOWN). Nothing in
+ * src/proto includes libevent or RocksDB.
  *
  * Who writes which handlers:
  *   src/proto/cmd_conn.c   PING ECHO QUIT RESET HELLO AUTH SELECT CLIENT COMMAND
@@ -78,9 +80,11 @@ typedef struct server_api {
     /* The password AUTH checks, or NULL when requirepass is unset. */
     const char *(*requirepass)(void *impl);
 
-    /* Keyed commands run on the cluster node. node_begin parks the running
-     * client until n answers are gathered as kind (coord_reply_write.h):
-     * it processes no further request until its reply is written. node_op
+    /* Keyed commands run on the cluster node. node_begin queues the running
+     * command until n answers are gathered as kind (coord_reply_write.h);
+     * its reply is written once they are, after the replies of the
+     * commands before it (src/shell/client.h says which requests may run
+     * meanwhile). node_op
      * then sends each single-key operation (argv[0] the command, argv[1]
      * the key, borrowed) as answer idx (0..n-1). An answer may arrive
      * inside node_op (a lone node answers at once) or in a later round. */

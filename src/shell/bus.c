@@ -487,7 +487,7 @@ bool bus_probe(bus_t *bus, const char *host, uint16_t port)
 static bus_peer_t *peer_get(bus_t *bus, const char *id, const char *host, uint16_t port)
 {
     bus_peer_t *p = peer_find(bus, id);
-    if (p == NULL && (p = peer_new(bus, id)) == NULL)
+    if (p == NULL && (!bus_node_id_valid(id, BUS_NODE_ID_LEN) || (p = peer_new(bus, id)) == NULL))
         return NULL;
     if (p->port == port && strcmp(p->host, host) == 0)
         return p;
@@ -510,7 +510,9 @@ static size_t peer_queued(const bus_peer_t *p)
 enum bus_send_result bus_send(bus_t *bus, const char *peer_id, const char *host, uint16_t port,
                               const void *payload, size_t len)
 {
-    if (!bus_node_id_valid(peer_id, strlen(peer_id)) || strlen(host) > BUS_HOST_LEN_MAX)
+    /* The id's characters are checked when its peer is made (peer_get). */
+    if (strnlen(peer_id, BUS_NODE_ID_LEN + 1) != BUS_NODE_ID_LEN ||
+        strnlen(host, BUS_HOST_LEN_MAX + 1) > BUS_HOST_LEN_MAX)
         return BUS_SEND_BAD_PEER;
     if (len > bus->frame_bytes_max - BUS_FRAME_OVERHEAD_MAX)
         return BUS_SEND_TOO_BIG;
@@ -544,7 +546,12 @@ void bus_flush(bus_t *bus)
             buf_free(&p->pending);
         else
             buf_clear(&p->pending);
-        p->ac->ev.addWrite(p->ac->ev.data);
+        /* Write now (hiredis arms the write event for what the socket does
+         * not take): waiting for the loop's next turn would add a whole
+         * round of other work to every hop of every request. A failed
+         * write drops the link through its disconnect callback; p is not
+         * used after. */
+        redisAsyncHandleWrite(p->ac);
     }
 }
 

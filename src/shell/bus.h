@@ -9,7 +9,8 @@
  * replies, so hiredis's callback queue holds at most one entry; MSG frames
  * wait in the peer's own buffer until bus_flush, which the server calls
  * once per round right after committing the round's writes, moves them to
- * the link's output buffer (without a callback) and arms its write event:
+ * the link's output buffer (without a callback) and writes them (the rest,
+ * if the socket is full, when it is writable again):
  * a frame (a replica's acknowledgement) never leaves before the writes of
  * its round are in RocksDB, and every frame of a round leaves in one
  * write() per peer.
@@ -93,9 +94,9 @@ enum bus_send_result {
  * reopens its link there. */
 enum bus_send_result bus_send(bus_t *bus, const char *peer_id, const char *host, uint16_t port,
                               const void *payload, size_t len);
-/* Hands every frame queued for a ready link to that link and arms its
- * write event (frames for links still in their handshake wait for a later
- * flush). Call once per event-loop round, after the round's commit. */
+/* Hands every frame queued for a ready link to that link and writes it
+ * (frames for links still in their handshake wait for a later flush). Call
+ * once per event-loop round, after the round's commit. */
 void bus_flush(bus_t *bus);
 /* Asks the bus port at host:port for its node id (CLUSTER MEET knows only
  * an address): connects, checks NODE.HELLO's reply (and the secret proof),

@@ -1,7 +1,8 @@
 /* client.c - one client connection (see client.h).
  *
- * Sections: creation and teardown, reading and dispatching, writing, and
- * the CLIENT LIST line. */
+ * Sections: creation and teardown, the queue of keyed commands, reading and
+ * dispatching (with the rule of what may overlap what is in flight),
+ * writing, and the CLIENT LIST line. */
 #include "shell/client.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include "shell/log.h"
 #include "shell/server.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 static void client_on_readable(evutil_socket_t fd, short what, void *arg);
 static void client_on_writable(evutil_socket_t fd, short what, void *arg);
@@ -61,7 +63,6 @@ client_t *client_new(struct server *srv, uint64_t id, int fd, uint64_t now_ms)
     c->st.resp = 2;
     c->st.authenticated = srv->cfg->requirepass[0] == '\0';
     c->parser = request_parser_new();
-    gather_init(&c->gather);
     c->reply.out = &c->out;
     c->reply.resp = 2;
     c->created_ms = c->last_interaction_ms = now_ms;
@@ -86,14 +87,185 @@ void client_free(client_t *c)
     request_parser_free(c->parser);
     buf_free(&c->out);
     buf_free(&c->ops_backlog);
-    gather_free(&c->gather);
+    for (uint32_t i = 0; i < c->cmds_cap; i++) {
+        gather_free(&c->cmds[i].gather);
+        buf_free(&c->cmds[i].out);
+    }
+    free(c->cmds);
+    buf_free(&c->held);
+    free(c->held_argv);
+    free(c->held_argvlen);
     free(c->st.name);
     free(c->st.lib_name);
     free(c->st.lib_ver);
     free(c);
 }
 
+/* ------------------------------------------ the queue of keyed commands */
+
+/* Doubles the queue. An entry's place is its sequence number modulo the
+ * capacity, so the commands in flight (fewer than the old capacity, with
+ * consecutive numbers) move to distinct places; the others are idle. */
+static void cmds_grow(client_t *c)
+{
+    uint32_t cap = c->cmds_cap ? c->cmds_cap * 2 : CLIENT_CMDS_MIN;
+    client_cmd_t *cmds = xcalloc(cap, sizeof *cmds);
+    for (uint32_t i = 0; i < cap; i++)
+        gather_init(&cmds[i].gather);
+    for (uint32_t i = 0; i < c->cmds_cap; i++) {
+        uint32_t off = (i - c->cmd_head) & (c->cmds_cap - 1);
+        if (off < c->ncmds) {
+            cmds[(c->cmd_head + off) & (cap - 1)] = c->cmds[i];
+        } else {
+            gather_free(&c->cmds[i].gather);
+            buf_free(&c->cmds[i].out);
+        }
+    }
+    free(c->cmds);
+    c->cmds = cmds;
+    c->cmds_cap = cap;
+}
+
+client_cmd_t *client_cmd_begin(client_t *c)
+{
+    if (c->ncmds == c->cmds_cap)
+        cmds_grow(c);
+    uint32_t seq = c->cmd_head + c->ncmds++;
+    client_cmd_t *cmd = client_cmd_at(c, seq);
+    cmd->done = cmd->solo = cmd->readonly = cmd->local = false;
+    cmd->key_hash = 0;
+    buf_clear(&cmd->out);
+    c->cmd_running = seq;
+    c->cmd_started = true;
+    return cmd;
+}
+
+client_cmd_t *client_cmd_find(client_t *c, uint32_t seq_low)
+{
+    uint32_t off = (seq_low - c->cmd_head) & (CLIENT_CMDS_MAX - 1);
+    if (off >= c->ncmds)
+        return NULL;
+    client_cmd_t *cmd = client_cmd_at(c, c->cmd_head + off);
+    return cmd->done ? NULL : cmd;
+}
+
+/* Drops the answered commands at the head of the queue; the first one's
+ * reply is in the output buffer already, the others' are moved there. */
+static void cmds_pop_done(client_t *c)
+{
+    c->cmd_head++;
+    c->ncmds--;
+    while (c->ncmds > 0) {
+        client_cmd_t *cmd = client_cmd_at(c, c->cmd_head);
+        if (!cmd->done)
+            break;
+        buf_append(&c->out, cmd->out.data, cmd->out.len);
+        if (cmd->out.cap > CLIENT_OUT_KEEP_BYTES)
+            buf_free(&cmd->out);
+        else
+            buf_clear(&cmd->out);
+        c->cmd_head++;
+        c->ncmds--;
+    }
+}
+
+bool client_cmd_answer(client_t *c, client_cmd_t *cmd, uint32_t idx, const coord_reply_t *reply,
+                       uint64_t now_ms)
+{
+    bool head = cmd == client_cmd_at(c, c->cmd_head);
+    reply_t r = {.out = head ? &c->out : &cmd->out, .resp = c->reply.resp};
+    if (!gather_add(&cmd->gather, idx, reply, &r, now_ms))
+        return false;
+    cmd->done = true;
+    if (!head)
+        return false;
+    cmds_pop_done(c);
+    return true;
+}
+
 /* --------------------------------------------- reading and dispatching */
+
+/* How many keys a request of argc arguments names for def (keys from
+ * argument 1); 0 for a command without keys. */
+static int request_key_count(const command_def_t *def, int argc)
+{
+    int last = def->last_key < 0 ? argc + def->last_key : def->last_key;
+    if (def->first_key != 1 || def->key_step < 1 || last < 1)
+        return 0;
+    return (last - 1) / def->key_step + 1;
+}
+
+/* True when the write of key (len bytes) is coordinated here (client.h). */
+static bool client_write_local(const client_t *c, const char *key, size_t len)
+{
+    return node_coordinates_write(c->srv->node, key, len);
+}
+
+/* True when req may start while c has commands in flight (see client.h):
+ * a single-key command with room, and every unanswered command on its key
+ * and it itself only read or are writes coordinated here. */
+static bool client_may_overlap(const client_t *c, const request_t *req)
+{
+    const command_def_t *def = command_lookup(req->argv[0], req->argvlen[0]);
+    if (def == NULL || !command_arity_ok(def->arity, req->argc) || !c->st.authenticated ||
+        request_key_count(def, req->argc) != 1 || c->ncmds >= CLIENT_CMDS_MAX ||
+        c->ops_backlog_pos < c->ops_backlog.len || c->ops_inflight >= CLIENT_OPS_INFLIGHT_MAX)
+        return false;
+    uint64_t hash = hash64(req->argv[1], req->argvlen[1], 0);
+    bool readonly = (def->flags & CMD_READONLY) != 0;
+    int local = -1; /* unknown yet; asked once a command shares the key */
+    for (uint32_t i = 0; i < c->ncmds; i++) {
+        const client_cmd_t *cmd = client_cmd_at(c, c->cmd_head + i);
+        if (cmd->done)
+            continue;
+        if (cmd->solo)
+            return false;
+        if (cmd->key_hash != hash || (readonly && cmd->readonly))
+            continue;
+        if (!cmd->readonly && !cmd->local)
+            return false;
+        if (!readonly && local < 0)
+            local = client_write_local(c, req->argv[1], req->argvlen[1]);
+        if (!readonly && !local)
+            return false;
+    }
+    return true;
+}
+
+/* Copies req out of the parser (whose buffer moves on) to run it later. */
+static void client_hold(client_t *c, const request_t *req)
+{
+    buf_clear(&c->held);
+    for (int i = 0; i < req->argc; i++) {
+        buf_put_varint(&c->held, req->argvlen[i]);
+        buf_append(&c->held, req->argv[i], req->argvlen[i]);
+        buf_append_byte(&c->held, 0);
+    }
+    if (c->held_cap < req->argc) {
+        c->held_argv = xrealloc(c->held_argv, (size_t)req->argc * sizeof *c->held_argv);
+        c->held_argvlen = xrealloc(c->held_argvlen, (size_t)req->argc * sizeof *c->held_argvlen);
+        c->held_cap = req->argc;
+    }
+    cursor_t cur;
+    cursor_init(&cur, c->held.data, c->held.len);
+    for (int i = 0; i < req->argc; i++) {
+        uint64_t len = 0;
+        const uint8_t *p = NULL;
+        cursor_varint(&cur, &len);
+        cursor_raw(&cur, (size_t)len + 1, &p);
+        c->held_argv[i] = (const char *)p;
+        c->held_argvlen[i] = (size_t)len;
+    }
+    c->held_argc = req->argc;
+}
+
+/* The request held, as a request_t (valid until the next client_hold). */
+static void client_held(const client_t *c, request_t *req)
+{
+    req->argc = c->held_argc;
+    req->argv = c->held_argv;
+    req->argvlen = c->held_argvlen;
+}
 
 static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
 {
@@ -111,8 +283,19 @@ static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
         .now_us = server_now_us(srv),
     };
     srv->current = c;
+    c->cmd_started = false;
     const command_def_t *def = command_dispatch(&ctx);
     srv->current = NULL;
+    if (c->cmd_started && c->ncmds > 0 &&
+        (uint32_t)(c->cmd_running - c->cmd_head) < c->ncmds) {
+        /* Still in flight: what later requests must not overlap. */
+        client_cmd_t *cmd = client_cmd_at(c, c->cmd_running);
+        cmd->solo = def == NULL || request_key_count(def, req->argc) != 1;
+        cmd->readonly = def != NULL && (def->flags & CMD_READONLY) != 0;
+        cmd->key_hash = req->argc > 1 ? hash64(req->argv[1], req->argvlen[1], 0) : 0;
+        cmd->local = !cmd->solo && !cmd->readonly &&
+                     client_write_local(c, req->argv[1], req->argvlen[1]);
+    }
     if (def != NULL) {
         srv->stats.total_commands_processed++;
         c->last_cmd = def->name;
@@ -120,19 +303,39 @@ static void client_run(client_t *c, const request_t *req, uint64_t now_ms)
     c->st.last_command_ms = now_ms;
 }
 
-/* Runs every complete request buffered. Stops at a protocol error, once
- * the client is to be closed (QUIT), or while it is parked. */
+/* Runs every complete request buffered, the held one first. Stops at a
+ * protocol error (answered once nothing is in flight), once the client is
+ * to be closed (QUIT), or at a request that must wait for the commands in
+ * flight (held). */
 static void client_process(client_t *c, uint64_t now_ms)
 {
     const config_t *cfg = c->srv->cfg;
     request_limits_t limits = REQUEST_LIMITS_DEFAULT;
     limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;
     request_t req;
-    while (!c->parked) {
+    for (;;) {
+        if (c->held_argc > 0) {
+            if (c->ncmds > 0)
+                return; /* a held request waits for everything before it */
+            client_held(c, &req);
+            c->held_argc = 0;
+            client_run(c, &req, now_ms);
+            if (c->st.close_after_reply) {
+                c->closing = true;
+                return;
+            }
+            continue;
+        }
         limits.unauthenticated = !c->st.authenticated && cfg->requirepass[0] != '\0';
         request_status_t st = request_parser_next(c->parser, &limits, &req);
         if (st == REQUEST_NEED_MORE)
             return;
+        if (st == REQUEST_ERROR && c->ncmds > 0)
+            return; /* the error is answered after the replies before it */
+        if (st == REQUEST_READY && c->ncmds > 0 && !client_may_overlap(c, &req)) {
+            client_hold(c, &req);
+            return;
+        }
         if (st == REQUEST_ERROR) {
             const char *why = request_parser_error(c->parser);
             reply_errorf(&c->reply, "ERR %s", why);
@@ -200,7 +403,7 @@ void client_resume(client_t *c, uint64_t now_ms)
         server_close_client(srv, c);
         return;
     }
-    if (c->eof && !c->parked)
+    if (c->eof && c->ncmds == 0 && c->held_argc == 0)
         c->closing = true; /* what is left is an incomplete request */
     client_watch_input(c);
     if (c->out.len > c->out_pos || c->closing)

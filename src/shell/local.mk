@@ -11,6 +11,7 @@ libdynisshell_a_SOURCES = \
 	src/shell/rocks_store.c src/shell/rocks_store.h \
 	src/shell/server.c src/shell/server.h \
 	src/shell/server_api.c \
+	src/shell/read_cache.c src/shell/read_cache.h \
 	src/shell/server_node.c \
 	src/shell/write_stage.c src/shell/write_stage.h
 libdynisshell_a_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS) $(LIBEVENT_CFLAGS) $(JEMALLOC_CFLAGS)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/versions.h"
+#include "shell/read_cache.h"
 #include "shell/write_stage.h"
 #include "util/alloc.h"
 
@@ -26,6 +27,7 @@ struct rocks_store {
     rocksdb_cache_t *data_block_cache;
     rocksdb_compactionfilter_t *expiry_filter;
     write_stage_t stage;        /* the round's writes, until commit */
+    read_cache_t hot;           /* the data family's hot keys */
     rocksdb_writebatch_t *batch; /* reused by every commit */
     rocksdb_writeoptions_t *wopts;
     rocksdb_readoptions_t *ropts;
@@ -128,12 +130,14 @@ static void set_options(rocks_store_t *rs, bool sync_commits)
     rs->ropts = rocksdb_readoptions_create();
     rs->batch = rocksdb_writebatch_create();
     write_stage_init(&rs->stage);
+    read_cache_init(&rs->hot);
 }
 
 static void free_options(rocks_store_t *rs)
 {
     rocksdb_writebatch_destroy(rs->batch);
     write_stage_free(&rs->stage);
+    read_cache_free(&rs->hot);
     rocksdb_readoptions_destroy(rs->ropts);
     rocksdb_writeoptions_destroy(rs->wopts);
     for (int i = 0; i < STORE_CF_COUNT; i++)
@@ -204,6 +208,15 @@ store_t *rocks_store_store(rocks_store_t *rs)
 
 /* ---------------------------------------------------------- store_ops */
 
+/* Copies len bytes at v into val_out (which holds nothing yet). */
+static void copy_value(buf_t *val_out, const char *v, size_t len)
+{
+    buf_reserve(val_out, len + 1);
+    buf_append(val_out, v, len);
+}
+
+/* Reads the stage, then (data family) the hot-key cache, then RocksDB; a
+ * data key found in RocksDB is cached. */
 static int rs_get(void *impl, enum store_cf cf, const void *key, size_t key_len, buf_t *val_out)
 {
     rocks_store_t *rs = impl;
@@ -212,8 +225,13 @@ static int rs_get(void *impl, enum store_cf cf, const void *key, size_t key_len,
     if (e != NULL) {
         if (e->tombstone)
             return 0;
-        buf_reserve(val_out, e->val_len + 1);
-        buf_append(val_out, write_stage_val(&rs->stage, e), e->val_len);
+        copy_value(val_out, write_stage_val(&rs->stage, e), e->val_len);
+        return 1;
+    }
+    size_t len;
+    const char *v = cf == STORE_CF_DATA ? read_cache_find(&rs->hot, key, key_len, &len) : NULL;
+    if (v != NULL) {
+        copy_value(val_out, v, len);
         return 1;
     }
     char *err = NULL;
@@ -225,10 +243,10 @@ static int rs_get(void *impl, enum store_cf cf, const void *key, size_t key_len,
     }
     if (ps == NULL)
         return 0;
-    size_t len;
-    const char *v = rocksdb_pinnableslice_value(ps, &len);
-    buf_reserve(val_out, len + 1);
-    buf_append(val_out, v, len);
+    v = rocksdb_pinnableslice_value(ps, &len);
+    copy_value(val_out, v, len);
+    if (cf == STORE_CF_DATA)
+        read_cache_fill(&rs->hot, key, key_len, v, len);
     rocksdb_pinnableslice_destroy(ps);
     return 1;
 }
@@ -251,6 +269,8 @@ static int rs_put(void *impl, enum store_cf cf, const void *key, size_t key_len,
 {
     rocks_store_t *rs = impl;
     write_stage_put(&rs->stage, (uint8_t)cf, key, key_len, val, val_len);
+    if (cf == STORE_CF_DATA)
+        read_cache_update(&rs->hot, key, key_len, val, val_len);
     return stage_bound(rs);
 }
 
@@ -258,6 +278,8 @@ static int rs_del(void *impl, enum store_cf cf, const void *key, size_t key_len)
 {
     rocks_store_t *rs = impl;
     write_stage_del(&rs->stage, (uint8_t)cf, key, key_len);
+    if (cf == STORE_CF_DATA)
+        read_cache_erase(&rs->hot, key, key_len);
     return stage_bound(rs);
 }
 
@@ -396,8 +418,11 @@ static int del_each(rocks_store_t *rs, enum store_cf cf, const buf_t *keys)
     cursor_init(&c, keys->data, keys->len);
     const uint8_t *k;
     size_t kl;
-    while (cursor_left(&c) > 0 && cursor_bytes(&c, keys->len, &k, &kl))
+    while (cursor_left(&c) > 0 && cursor_bytes(&c, keys->len, &k, &kl)) {
         write_stage_del(&rs->stage, (uint8_t)cf, k, kl);
+        if (cf == STORE_CF_DATA)
+            read_cache_erase(&rs->hot, k, kl);
+    }
     return stage_bound(rs);
 }
 
@@ -417,6 +442,8 @@ static int rs_del_range(void *impl, enum store_cf cf, const void *start, size_t 
     if (n > 0 && n <= ROCKS_DEL_RANGE_KEYS_MAX) {
         rc = del_each(rs, cf, &keys);
     } else if (n > 0) {
+        if (cf == STORE_CF_DATA)
+            read_cache_clear(&rs->hot);
         if (end == NULL) { /* one past the last key covers the last key too */
             rc = key_past_last(rs, cf, &past) ? STORE_OK : STORE_EIO;
             end = past.data;

@@ -10,8 +10,10 @@
  * fsync'ed (appendfsync always), else rocks_store_sync_wal does it on a timer
  * (everysec) or nobody does (no).
  *
- * Reads go through a row cache and, on the data family, a bloom-filtered
- * block cache tuned for point lookups.
+ * Reads of the data family look in a hot-key cache first (read_cache.h:
+ * filled by reads, kept equal to the store by puts and deletes), then go
+ * through RocksDB's row cache and a bloom-filtered block cache tuned for
+ * point lookups.
  *
  * Expired data: the node reclaims dead keys itself (with its active expiry
  * cycle, keeping its keyspace's key counts exact). Behind it, a compaction

@@ -40,9 +40,12 @@
 #define SERVER_RESERVED_FDS 128
 /* CLUSTER MEETs waiting for their bus probe's answer (bus.h's probes). */
 #define SERVER_MEETS_MAX BUS_PROBES_MAX
-/* A node request id is the client id shifted by this, plus the index of
- * the key in the client's command (coord_reply_write.h's GATHER_KEYS_MAX). */
+/* A node request id is the client id shifted by SERVER_REQ_CLIENT_SHIFT,
+ * then the command's sequence number in the client's queue modulo
+ * CLIENT_CMDS_MAX, then the index of the key in the command
+ * (coord_reply_write.h's GATHER_KEYS_MAX) in the low SERVER_REQ_IDX_BITS. */
 #define SERVER_REQ_IDX_BITS 20
+#define SERVER_REQ_CLIENT_SHIFT (SERVER_REQ_IDX_BITS + CLIENT_CMDS_BITS)
 
 struct event_base;
 struct event;

@@ -4,9 +4,11 @@
  * commands wait for the node's answers.
  *
  * Every keyed command goes through node_client_op with request id
- * (client id << SERVER_REQ_IDX_BITS) | key index. The client is parked (in a
- * table by client id) until its gather (coord_reply_write.h) is complete;
- * a REPLY whose client is gone finds nothing in the table and is dropped.
+ * (client id << SERVER_REQ_CLIENT_SHIFT) | (its sequence number in the
+ * client's queue, client.h) | key index. A client with commands in flight
+ * is parked (in a table by client id) until every one is answered; each
+ * answer goes to its command's gather (coord_reply_write.h), and a REPLY
+ * whose client or command is gone is dropped.
  * The outbox is drained right after each client operation (a lone node
  * answers at once, so the client goes on without a round trip through the
  * loop) and once per round in server_node_round, which also runs the
@@ -198,15 +200,19 @@ void server_node_client_gone(server_t *srv, client_t *c)
 
 /* ------------------------------------------------------------ the outbox */
 
-/* One answer for request req_id: into its client's gather; once the
- * command is complete the client is unparked, its reply queued for
- * writing, and (unless it is the client running now) put on the resume
- * list for the requests it has waiting. */
+/* One answer for request req_id: into its command's gather; once replies
+ * are written (client.h's queue) the client is unparked when nothing is
+ * left in flight, its output queued for writing, and (unless it is the
+ * client running now) put on the resume list for the requests it holds. */
 static void deliver(server_t *srv, uint64_t req_id, const coord_reply_t *reply)
 {
-    client_t *c = parked_find(srv, req_id >> SERVER_REQ_IDX_BITS);
+    client_t *c = parked_find(srv, req_id >> SERVER_REQ_CLIENT_SHIFT);
     if (c == NULL)
         return; /* the client went away */
+    uint32_t seq_low = (uint32_t)(req_id >> SERVER_REQ_IDX_BITS) & (CLIENT_CMDS_MAX - 1);
+    client_cmd_t *cmd = client_cmd_find(c, seq_low);
+    if (cmd == NULL)
+        return;
     if (c->ops_inflight > 0)
         c->ops_inflight--;
     if (c->ops_backlog_pos < c->ops_backlog.len && !c->refill) {
@@ -215,9 +221,10 @@ static void deliver(server_t *srv, uint64_t req_id, const coord_reply_t *reply)
         srv->refill = c;
     }
     uint32_t idx = (uint32_t)(req_id & SERVER_REQ_IDX_MASK);
-    if (!gather_add(&c->gather, idx, reply, &c->reply, server_now_ms(srv)))
+    if (!client_cmd_answer(c, cmd, idx, reply, server_now_ms(srv)))
         return;
-    unpark(srv, c);
+    if (c->ncmds == 0)
+        unpark(srv, c);
     server_mark_pending(srv, c);
     if (c != srv->current && !c->resume) {
         c->resume = true;
@@ -235,21 +242,29 @@ static void send_to(server_t *srv, const node_effect_t *e)
     bus_send(srv->bus, e->to, m->host, m->bus_port, e->bytes.data, e->bytes.len);
 }
 
-/* Gives operation idx of client c to the node (no draining). */
-static void issue_op(server_t *srv, client_t *c, uint32_t idx, int argc,
+/* The low bits of the request id of operation idx of the command running. */
+static uint32_t op_low(const client_t *c, uint32_t idx)
+{
+    return (c->cmd_running & (CLIENT_CMDS_MAX - 1)) << SERVER_REQ_IDX_BITS | idx;
+}
+
+/* Gives an operation of client c to the node (no draining); low: its
+ * request id's bits below the client id (op_low). */
+static void issue_op(server_t *srv, client_t *c, uint32_t low, int argc,
                      const char *const *argv, const size_t *argvlen)
 {
-    uint64_t req_id = c->st.id << SERVER_REQ_IDX_BITS | idx;
+    uint64_t req_id = c->st.id << SERVER_REQ_CLIENT_SHIFT | low;
     c->ops_inflight++;
     node_client_op(srv->node, server_now_ms(srv), req_id, argc, argv, argvlen);
 }
 
-/* Copies an operation to c's backlog: idx, argc, then each argument with
- * a NUL after it (arguments are C strings too). */
-static void backlog_push(client_t *c, uint32_t idx, int argc, const char *const *argv,
+/* Copies an operation to c's backlog: its request id's low bits
+ * (op_low), argc, then each argument with a NUL after it (arguments are C
+ * strings too). */
+static void backlog_push(client_t *c, uint32_t low, int argc, const char *const *argv,
                          const size_t *argvlen)
 {
-    buf_put_u32be(&c->ops_backlog, idx);
+    buf_put_u32be(&c->ops_backlog, low);
     buf_append_byte(&c->ops_backlog, (uint8_t)argc);
     for (int i = 0; i < argc; i++) {
         buf_put_varint(&c->ops_backlog, argvlen[i]);
@@ -264,11 +279,11 @@ static bool backlog_issue_one(server_t *srv, client_t *c)
     cursor_t cur;
     cursor_init(&cur, c->ops_backlog.data + c->ops_backlog_pos,
                 c->ops_backlog.len - c->ops_backlog_pos);
-    uint32_t idx;
+    uint32_t low;
     uint8_t argc;
     const char *argv[SERVER_OP_ARGC_MAX];
     size_t argvlen[SERVER_OP_ARGC_MAX];
-    if (!cursor_u32be(&cur, &idx) || !cursor_u8(&cur, &argc) || argc > SERVER_OP_ARGC_MAX)
+    if (!cursor_u32be(&cur, &low) || !cursor_u8(&cur, &argc) || argc > SERVER_OP_ARGC_MAX)
         return false;
     for (uint8_t i = 0; i < argc; i++) {
         uint64_t len;
@@ -279,7 +294,7 @@ static bool backlog_issue_one(server_t *srv, client_t *c)
         argvlen[i] = (size_t)len;
     }
     c->ops_backlog_pos = c->ops_backlog.len - cursor_left(&cur);
-    issue_op(srv, c, idx, argc, argv, argvlen);
+    issue_op(srv, c, low, argc, argv, argvlen);
     return true;
 }
 
@@ -409,7 +424,8 @@ static void on_bus_probe(void *arg, const char *host, uint16_t bus_port, const c
 static void api_node_begin(void *impl, enum gather_kind kind, uint32_t n)
 {
     server_t *srv = impl;
-    gather_begin(&srv->current->gather, kind, n);
+    client_cmd_t *cmd = client_cmd_begin(srv->current);
+    gather_begin(&cmd->gather, kind, n);
     park(srv, srv->current);
 }
 
@@ -423,10 +439,10 @@ static void api_node_op(void *impl, uint32_t idx, int argc, const char *const *a
     bool wait = c->ops_backlog_pos < c->ops_backlog.len ||
                 c->ops_inflight >= CLIENT_OPS_INFLIGHT_MAX;
     if (wait && argc <= SERVER_OP_ARGC_MAX) {
-        backlog_push(c, idx, argc, argv, argvlen);
+        backlog_push(c, op_low(c, idx), argc, argv, argvlen);
         return;
     }
-    issue_op(srv, c, idx, argc, argv, argvlen);
+    issue_op(srv, c, op_low(c, idx), argc, argv, argvlen);
     server_node_drain(srv);
 }
 

@@ -188,6 +188,9 @@ bool cursor_u64be(cursor_t *c, uint64_t *v)
     return cursor_be(c, 8, v);
 }
 
+/* The longest varint of a uint64_t. */
+#define CURSOR_VARINT_BYTES_MAX 10
+
 bool cursor_varint(cursor_t *c, uint64_t *v)
 {
     *v = 0;
@@ -195,6 +198,25 @@ bool cursor_varint(cursor_t *c, uint64_t *v)
         return false;
     uint64_t x = 0;
     const uint8_t *p = c->pos;
+    if (p < c->end && *p < 0x80) { /* one byte: most lengths, counters, flags */
+        c->pos = p + 1;
+        *v = *p;
+        return true;
+    }
+    if (c->end - p >= CURSOR_VARINT_BYTES_MAX) { /* the longest fits: no bound checks */
+        for (unsigned i = 0; i < CURSOR_VARINT_BYTES_MAX; i++) {
+            uint8_t byte = p[i];
+            if (i == CURSOR_VARINT_BYTES_MAX - 1 && byte > 1)
+                break; /* overflows 64 bits */
+            x |= (uint64_t)(byte & 0x7f) << (7 * i);
+            if (!(byte & 0x80)) {
+                c->pos = p + i + 1;
+                *v = x;
+                return true;
+            }
+        }
+        return cursor_fail(c);
+    }
     for (unsigned shift = 0; shift < 64 && p < c->end; shift += 7) {
         uint8_t byte = *p++;
         if (shift == 63 && byte > 1)

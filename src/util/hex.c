@@ -37,8 +37,11 @@ bool hex_decode(const char *s, size_t hex_len, uint8_t *out, size_t len)
 
 bool hex_is_lower(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
+    /* Branch-free per character: node ids are checked on every bus message. */
+    unsigned bad = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned ch = (unsigned char)s[i];
+        bad |= (ch - '0' > 9u) & (ch - 'a' > 5u);
+    }
+    return bad == 0;
 }

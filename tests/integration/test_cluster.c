@@ -671,6 +671,180 @@ START_TEST(mget_of_many_keys)
 }
 END_TEST
 
+/* ---- pipelined commands through one node: replies in request order ---- */
+
+#define PIPE_COMMANDS 3000  /* commands in one pipeline */
+#define PIPE_VALUE_MAX 64
+#define PIPE_KEYS_FEW 8     /* one pass on few keys (commands on the same key in a row) */
+#define PIPE_KEYS_MANY 400  /* and one on many (mostly different keys in flight) */
+
+/* What one pipelined command must answer. */
+typedef struct pipe_want {
+    int type;                   /* REDIS_REPLY_* */
+    long long integer;
+    char str[PIPE_VALUE_MAX];   /* STRING and STATUS; for an ARRAY of two, the first */
+    char str2[PIPE_VALUE_MAX];  /* the ARRAY's second ("" and type2 NIL for nil) */
+    int type2, type1;
+} pipe_want_t;
+
+/* The model: each key's value ("" and absent[] for no key). */
+typedef struct pipe_model {
+    char value[PIPE_KEYS_MANY][PIPE_VALUE_MAX];
+    bool present[PIPE_KEYS_MANY];
+} pipe_model_t;
+
+static uint32_t pipe_rand(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*state >> 33);
+}
+
+static void want_value(pipe_want_t *w, const pipe_model_t *m, int k)
+{
+    w->type = m->present[k] ? REDIS_REPLY_STRING : REDIS_REPLY_NIL;
+    snprintf(w->str, sizeof w->str, "%s", m->value[k]);
+}
+
+/* Appends command n (on keys below nkeys of the run's prefix) to c, and
+ * what it must answer to w, updating the model. */
+static void pipe_append(redisContext *c, const char *prefix, int nkeys, int n, uint64_t *rng,
+                        pipe_model_t *m, pipe_want_t *w)
+{
+    int k = (int)(pipe_rand(rng) % (uint32_t)nkeys), k2 = (int)(pipe_rand(rng) % (uint32_t)nkeys);
+    char key[64], key2[64], v[PIPE_VALUE_MAX];
+    snprintf(key, sizeof key, "%s%d", prefix, k);
+    snprintf(key2, sizeof key2, "%s%d", prefix, k2);
+    snprintf(v, sizeof v, "v%d", n);
+    memset(w, 0, sizeof *w);
+    switch (pipe_rand(rng) % 10) {
+    case 0: case 1: case 2:
+        redisAppendCommand(c, "SET %s %s", key, v);
+        w->type = REDIS_REPLY_STATUS;
+        snprintf(w->str, sizeof w->str, "OK");
+        snprintf(m->value[k], sizeof m->value[k], "%s", v);
+        m->present[k] = true;
+        break;
+    case 3: case 4: case 5:
+        redisAppendCommand(c, "GET %s", key);
+        want_value(w, m, k);
+        break;
+    case 6:
+        if (strlen(m->value[k]) + 4 >= PIPE_VALUE_MAX) { /* keep values short */
+            redisAppendCommand(c, "DEL %s", key);
+            w->type = REDIS_REPLY_INTEGER;
+            w->integer = m->present[k];
+            m->present[k] = false;
+            m->value[k][0] = 0;
+            break;
+        }
+        redisAppendCommand(c, "APPEND %s +a", key);
+        strcat(m->value[k], "+a");
+        m->present[k] = true;
+        w->type = REDIS_REPLY_INTEGER;
+        w->integer = (long long)strlen(m->value[k]);
+        break;
+    case 7:
+        redisAppendCommand(c, "EXISTS %s", key);
+        w->type = REDIS_REPLY_INTEGER;
+        w->integer = m->present[k];
+        break;
+    case 8:
+        redisAppendCommand(c, "MGET %s %s", key, key2);
+        w->type = REDIS_REPLY_ARRAY;
+        w->type1 = m->present[k] ? REDIS_REPLY_STRING : REDIS_REPLY_NIL;
+        snprintf(w->str, sizeof w->str, "%s", m->value[k]);
+        w->type2 = m->present[k2] ? REDIS_REPLY_STRING : REDIS_REPLY_NIL;
+        snprintf(w->str2, sizeof w->str2, "%s", m->value[k2]);
+        break;
+    default:
+        redisAppendCommand(c, "ECHO e%d", n); /* not keyed: waits for what is before it */
+        w->type = REDIS_REPLY_STRING;
+        snprintf(w->str, sizeof w->str, "e%d", n);
+        break;
+    }
+}
+
+static bool pipe_reply_ok(const redisReply *r, const pipe_want_t *w)
+{
+    if (r->type != w->type)
+        return false;
+    switch (w->type) {
+    case REDIS_REPLY_INTEGER:
+        return r->integer == w->integer;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        return strcmp(r->str, w->str) == 0;
+    case REDIS_REPLY_ARRAY:
+        return r->elements == 2 && r->element[0]->type == w->type1 &&
+               r->element[1]->type == w->type2 &&
+               (w->type1 == REDIS_REPLY_NIL || strcmp(r->element[0]->str, w->str) == 0) &&
+               (w->type2 == REDIS_REPLY_NIL || strcmp(r->element[1]->str, w->str2) == 0);
+    default:
+        return true; /* NIL */
+    }
+}
+
+/* One pipeline of PIPE_COMMANDS on nkeys keys through c; every reply must
+ * be the one its request gets when the commands run one at a time. */
+static void pipe_run(redisContext *c, const char *prefix, int nkeys, uint64_t seed)
+{
+    pipe_model_t *m = test_alloc(sizeof *m);
+    pipe_want_t *want = test_alloc(PIPE_COMMANDS * sizeof *want);
+    memset(m, 0, sizeof *m);
+    uint64_t rng = seed;
+    for (int n = 0; n < PIPE_COMMANDS; n++)
+        pipe_append(c, prefix, nkeys, n, &rng, m, &want[n]);
+    for (int n = 0; n < PIPE_COMMANDS; n++) {
+        redisReply *r = NULL;
+        ck_assert_msg(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL,
+                      "%s: no reply to command %d", prefix, n);
+        char got[REPLY_TEXT_MAX];
+        reply_text(r, got, sizeof got);
+        ck_assert_msg(pipe_reply_ok(r, &want[n]), "%s: command %d (seed %llu) answered %s, "
+                      "expected type %d %s %lld", prefix, n, (unsigned long long)seed, got,
+                      want[n].type, want[n].str, want[n].integer);
+        freeReplyObject(r);
+    }
+    free(want);
+    free(m);
+}
+
+/* Writes in flight, then a protocol error: the error comes after their
+ * replies, and the connection closes. */
+static void pipe_then_protocol_error(redisContext *c)
+{
+    for (int i = 0; i < PIPE_KEYS_FEW; i++)
+        redisAppendCommand(c, "SET perr:%d v%d", i, i);
+    redisAppendFormattedCommand(c, "*1\r\n$abc\r\n", 11);
+    for (int i = 0; i < PIPE_KEYS_FEW; i++) {
+        redisReply *r = NULL;
+        ck_assert_msg(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL &&
+                          r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0,
+                      "SET %d before the protocol error", i);
+        freeReplyObject(r);
+    }
+    redisReply *r = NULL;
+    ck_assert_msg(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL &&
+                      r->type == REDIS_REPLY_ERROR &&
+                      strcmp(r->str, "ERR Protocol error: invalid bulk length") == 0,
+                  "the protocol error after the pipeline");
+    freeReplyObject(r);
+}
+
+START_TEST(pipeline_keeps_request_order)
+{
+    cluster_t *cl = form(3, NULL);
+    redisContext *c = conn(cl, 0), *d = conn(cl, 1);
+    pipe_run(c, "few:", PIPE_KEYS_FEW, 1);
+    pipe_run(c, "many:", PIPE_KEYS_MANY, 2);
+    pipe_run(d, "other:", PIPE_KEYS_FEW, 3); /* through another node */
+    pipe_then_protocol_error(d);
+    redisFree(c);
+    redisFree(d);
+    cluster_free(cl);
+}
+END_TEST
+
 /* True when every node of cl knows every other and reports cluster_state:ok
  * (a node that knows only itself serves alone, and reports ok, until gossip
  * tells it of the others). */
@@ -723,5 +897,6 @@ Suite *make_suite(void)
     PROCS_ADD_CASE(s, secret_keeps_strangers_out, TEST_TIMEOUT_S);
     PROCS_ADD_CASE(s, mget_of_many_keys, TEST_TIMEOUT_S);
     PROCS_ADD_CASE(s, state_ok_means_commands_work, TEST_TIMEOUT_S);
+    PROCS_ADD_CASE(s, pipeline_keeps_request_order, TEST_TIMEOUT_S);
     return s;
 }

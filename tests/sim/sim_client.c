@@ -203,10 +203,11 @@ static void sim_client_record(sim_t *s, uint32_t c, const sim_req_rec_t *rec,
 static void sim_client_check_read(sim_t *s, uint32_t via, const sim_client_t *cl,
                                   const coord_reply_t *r)
 {
-    if (r->kind != COORD_REPLY_STROP || r->strop != STROP_REPLY_VALUES)
+    if (r->kind != COORD_REPLY_STROP ||
+        (r->strop != STROP_REPLY_VALUES && r->strop != STROP_REPLY_VALUE))
         return;
     s->sum->reads_ok++;
-    if (versions_live_count(&r->values, sim_node_now(s, via)) <= 1)
+    if (r->strop == STROP_REPLY_VALUE || versions_live_count(&r->values, sim_node_now(s, via)) <= 1)
         return;
     s->sum->siblings_seen++;
     if (s->opts.faults == SIM_FAULTS_NONE && s->keys[cl->key].owner >= 0)

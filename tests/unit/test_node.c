@@ -232,8 +232,13 @@ START_TEST(lone_node_serves_with_clamped_quorums)
     const char *get[] = {"GET", "k"};
     r = cl_op(cl, 0, 2, 2, get);
     ck_assert_ptr_nonnull(r);
-    ck_assert_int_eq(r->strop, STROP_REPLY_VALUES);
-    ck_assert_uint_eq(versions_live_count(&r->values, cl->now), 1);
+    /* A lone node answers a single version's GET with the value alone. */
+    ck_assert_int_eq(r->strop, STROP_REPLY_VALUE);
+    ck_assert_uint_eq(r->value.len, 1);
+    ck_assert_int_eq(r->value.data[0], 'v');
+    const char *missing[] = {"GET", "nokey"};
+    r = cl_op(cl, 0, 5, 2, missing);
+    ck_assert_int_eq(r->strop, STROP_REPLY_NIL);
     const char *dget[] = {"DYN.GET", "k"};
     r = cl_op(cl, 0, 3, 2, dget);
     ck_assert_int_eq(r->kind, COORD_REPLY_CONTEXT);
@@ -265,10 +270,39 @@ START_TEST(cluster_replicates_and_forwards)
         ck_assert(stored(cl, i, "key7"));
     const char *get[] = {"GET", "key7"};
     const coord_reply_t *r = cl_op(cl, 2, 200, 2, get);
-    ck_assert_int_eq(r->strop, STROP_REPLY_VALUES);
-    const version_t *v = versions_live_at(&r->values, cl->now, 0);
-    ck_assert_uint_eq(v->value_len, 5);
-    ck_assert_int_eq(memcmp(v->value, "value", 5), 0);
+    ck_assert_int_eq(r->strop, STROP_REPLY_VALUE); /* one version: its value alone */
+    ck_assert_uint_eq(r->value.len, 5);
+    ck_assert_int_eq(memcmp(r->value.data, "value", 5), 0);
+    cl_free(cl);
+}
+END_TEST
+
+/* node_coordinates_write names exactly the node a write is coordinated
+ * by: one node per key, and the one that does not forward it. */
+START_TEST(coordinates_write_names_one_node)
+{
+    cluster_t *cl = cl_new(1, 3, 2, 2);
+    ck_assert(node_coordinates_write(cl->nodes[0], "k", 1)); /* a lone node */
+    cl_free(cl);
+    cl = cl_new(3, 3, 2, 2);
+    cl_run(cl, 1000);
+    char key[16];
+    for (int k = 0; k < 30; k++) {
+        snprintf(key, sizeof key, "key%d", k);
+        int here = -1, count = 0;
+        for (int i = 0; i < 3; i++) {
+            if (node_coordinates_write(cl->nodes[i], key, strlen(key))) {
+                here = i;
+                count++;
+            }
+        }
+        ck_assert_int_eq(count, 1);
+        uint64_t forwarded = node_stats(cl->nodes[here])->forwarded;
+        const char *set[] = {"SET", key, "v"};
+        const coord_reply_t *r = cl_op(cl, here, 300 + (uint64_t)k, 3, set);
+        ck_assert(r != NULL && !reply_is_error(r));
+        ck_assert_uint_eq(node_stats(cl->nodes[here])->forwarded, forwarded);
+    }
     cl_free(cl);
 }
 END_TEST
@@ -940,6 +974,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lone_node_serves_with_clamped_quorums);
     tcase_add_test(tc, cluster_replicates_and_forwards);
+    tcase_add_test(tc, coordinates_write_names_one_node);
     tcase_add_test(tc, quorum_error_when_replicas_unreachable);
     tcase_add_test(tc, sloppy_quorum_and_hinted_handoff);
     tcase_add_test(tc, one_context_two_writes_make_siblings);

@@ -1,8 +1,9 @@
 /* test_rocks_store.c - Check suite for src/shell/rocks_store.c, in a fresh
  * temporary directory per test: get/put/del/scan/del_range on every column
  * family, staged writes visible before commit, durability across reopen, and
- * the compaction filter that drops expired version sets; and the write stage
- * that deduplicates a round's writes by key. */
+ * the compaction filter that drops expired version sets; the write stage
+ * that deduplicates a round's writes by key; and the hot-key read cache, on
+ * its own and kept equal to the store by every write. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "check_main.h"
 #include "core/versions.h"
+#include "shell/read_cache.h"
 #include "shell/rocks_store.h"
 #include "shell/write_stage.h"
 
@@ -245,6 +247,60 @@ START_TEST(del_range_hides_cached_rows)
 }
 END_TEST
 
+/* Reads fill the hot-key cache; every later put, del and del_range (key by
+ * key, or as a range) must show through it. */
+START_TEST(hot_cache_follows_writes)
+{
+    rocks_store_t *rs = open_store();
+    store_t *s = rocks_store_store(rs);
+    store_put(s, STORE_CF_DATA, "k", 1, "one", 3);
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", "one"); /* from RocksDB: cached */
+    assert_value(s, STORE_CF_DATA, "k", "one"); /* from the cache */
+    store_put(s, STORE_CF_DATA, "k", 1, "two", 3);
+    assert_value(s, STORE_CF_DATA, "k", "two");
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", "two");
+    char big[READ_CACHE_ENTRY_MAX + 1];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    store_put(s, STORE_CF_DATA, "k", 1, big, strlen(big)); /* too big: dropped */
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", big);
+    store_put(s, STORE_CF_DATA, "k", 1, "three", 5);
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", "three");
+    store_del(s, STORE_CF_DATA, "k", 1);
+    assert_value(s, STORE_CF_DATA, "k", NULL);
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", NULL);
+    /* The same key in another family is not the data family's. */
+    store_put(s, STORE_CF_META, "k", 1, "meta", 4);
+    commit(rs);
+    assert_value(s, STORE_CF_DATA, "k", NULL);
+    int n = ROCKS_DEL_RANGE_KEYS_MAX + 10;
+    char k[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "k%05d", i);
+        store_put(s, STORE_CF_DATA, k, strlen(k), "v", 1);
+    }
+    commit(rs);
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "k%05d", i);
+        assert_value(s, STORE_CF_DATA, k, "v");
+    }
+    ck_assert_int_eq(store_del_range(s, STORE_CF_DATA, "k00000", 6, "k00002", 6), STORE_OK);
+    assert_value(s, STORE_CF_DATA, "k00000", NULL);
+    assert_value(s, STORE_CF_DATA, "k00002", "v");
+    ck_assert_int_eq(store_del_range(s, STORE_CF_DATA, "", 0, NULL, 0), STORE_OK);
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "k%05d", i);
+        assert_value(s, STORE_CF_DATA, k, NULL);
+    }
+    rocks_store_close(rs);
+}
+END_TEST
+
 START_TEST(big_round_commits_early)
 {
     rocks_store_t *rs = open_store();
@@ -425,6 +481,85 @@ START_TEST(staged_overwrites_commit_once)
 }
 END_TEST
 
+static void assert_cached(read_cache_t *rc, const char *key, const char *want)
+{
+    size_t len = 0;
+    const char *v = read_cache_find(rc, key, strlen(key), &len);
+    if (want == NULL) {
+        ck_assert_ptr_null(v);
+        return;
+    }
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(len, strlen(want));
+    ck_assert(len == 0 || memcmp(v, want, len) == 0);
+}
+
+START_TEST(read_cache_fill_update_erase)
+{
+    read_cache_t rc;
+    read_cache_init(&rc);
+    assert_cached(&rc, "a", NULL);
+    read_cache_update(&rc, "a", 1, "x", 1); /* a write never adds a key */
+    assert_cached(&rc, "a", NULL);
+    read_cache_fill(&rc, "a", 1, "x", 1);
+    read_cache_fill(&rc, "e", 1, "", 0);
+    assert_cached(&rc, "a", "x");
+    assert_cached(&rc, "e", "");
+    read_cache_update(&rc, "a", 1, "longer value", 12);
+    assert_cached(&rc, "a", "longer value");
+    read_cache_update(&rc, "a", 1, "y", 1);
+    assert_cached(&rc, "a", "y");
+    char big[READ_CACHE_ENTRY_MAX];
+    memset(big, 'b', sizeof big);
+    read_cache_update(&rc, "a", 1, big, sizeof big); /* too big now: dropped */
+    assert_cached(&rc, "a", NULL);
+    read_cache_fill(&rc, "b", 1, big, sizeof big);
+    assert_cached(&rc, "b", NULL);
+    read_cache_fill(&rc, "c", 1, "z", 1);
+    read_cache_erase(&rc, "c", 1);
+    assert_cached(&rc, "c", NULL);
+    ck_assert_uint_eq(rc.count, 1);
+    read_cache_clear(&rc);
+    assert_cached(&rc, "e", NULL);
+    ck_assert_uint_eq(rc.count, 0);
+    read_cache_free(&rc);
+}
+END_TEST
+
+/* More keys than the cache holds: it stays bounded, every key it still
+ * holds has its value, and a key read often survives the clock. */
+START_TEST(read_cache_bounded_with_clock)
+{
+    read_cache_t rc;
+    read_cache_init(&rc);
+    size_t total = (size_t)READ_CACHE_SETS * READ_CACHE_WAYS;
+    char k[32], v[32];
+    read_cache_fill(&rc, "hot", 3, "H", 1);
+    for (size_t i = 0; i < 3 * total; i++) {
+        snprintf(k, sizeof k, "key%zu", i);
+        snprintf(v, sizeof v, "val%zu", i);
+        read_cache_fill(&rc, k, strlen(k), v, strlen(v));
+        ck_assert_uint_le(rc.count, total);
+        if (i % 2 == 0)
+            assert_cached(&rc, "hot", "H");
+    }
+    size_t held = 0;
+    for (size_t i = 0; i < 3 * total; i++) {
+        snprintf(k, sizeof k, "key%zu", i);
+        snprintf(v, sizeof v, "val%zu", i);
+        size_t len;
+        const char *got = read_cache_find(&rc, k, strlen(k), &len);
+        if (got == NULL)
+            continue;
+        held++;
+        ck_assert(len == strlen(v) && memcmp(got, v, len) == 0);
+    }
+    ck_assert_uint_le(held, total);
+    ck_assert_uint_gt(held, total / 2);
+    read_cache_free(&rc);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("rocks_store");
@@ -442,10 +577,13 @@ Suite *make_suite(void)
     tcase_add_test(tc, open_fails_cleanly);
     tcase_add_test(tc, staged_overwrites_commit_once);
     tcase_add_test(tc, big_round_commits_early);
+    tcase_add_test(tc, hot_cache_follows_writes);
     suite_add_tcase(s, tc);
     TCase *stage = tcase_create("stage");
     tcase_add_test(stage, stage_keeps_last_write_per_key);
     tcase_add_test(stage, stage_grows_and_shrinks);
+    tcase_add_test(stage, read_cache_fill_update_erase);
+    tcase_add_test(stage, read_cache_bounded_with_clock);
     suite_add_tcase(s, stage);
     return s;
 }

@@ -592,6 +592,81 @@ START_TEST(decode_random_garbage_and_mutations)
 }
 END_TEST
 
+/* versions_peek_single against the full decoder on bytes b. */
+static void assert_peek_agrees(const buf_t *b, uint64_t now_ms)
+{
+    versions_t vs = VERSIONS_INIT;
+    const uint8_t *value = NULL;
+    size_t value_len = 0;
+    int peek = versions_peek_single(b->data, b->len, now_ms, &value, &value_len);
+    int rc = versions_decode(&vs, b->data, b->len);
+    if (peek == VERSIONS_ECORRUPT) {
+        ck_assert_int_eq(rc, VERSIONS_ECORRUPT);
+    } else if (peek == VERSIONS_PEEK_SEVERAL) {
+        ck_assert(rc == VERSIONS_ECORRUPT || vs.len > 1);
+    } else {
+        ck_assert_int_eq(rc, VERSIONS_OK);
+        ck_assert_uint_le(vs.len, 1);
+        ck_assert_uint_eq(versions_live_count(&vs, now_ms), peek == VERSIONS_PEEK_LIVE);
+        if (peek == VERSIONS_PEEK_LIVE) {
+            ck_assert_uint_eq(value_len, vs.items[0].value_len);
+            ck_assert(value_len == 0 || memcmp(value, vs.items[0].value, value_len) == 0);
+        }
+    }
+    versions_free(&vs);
+}
+
+START_TEST(peek_single_agrees_with_decode)
+{
+    versions_t vs = VERSIONS_INIT;
+    buf_t b = BUF_INIT;
+    const uint8_t *value;
+    size_t value_len;
+    versions_encode(&vs, &b);
+    ck_assert_int_eq(versions_peek_single(b.data, b.len, NOW, &value, &value_len),
+                     VERSIONS_PEEK_NONE);
+    vclock_t ctx = VCLOCK_INIT;
+    version_write_t w = {.value = "hello", .value_len = 5, .expire_at_ms = NOW + 10};
+    ck_assert_int_eq(versions_write(&vs, ACTOR_A, NOW, &w, NULL), VERSIONS_OK);
+    versions_context(&vs, &ctx);
+    w.context = &ctx; /* a second write superseding the first: one sibling, a past */
+    ck_assert_int_eq(versions_write(&vs, ACTOR_A, NOW, &w, NULL), VERSIONS_OK);
+    ck_assert_uint_eq(vs.len, 1);
+    buf_clear(&b);
+    versions_encode(&vs, &b);
+    ck_assert_int_eq(versions_peek_single(b.data, b.len, NOW, &value, &value_len),
+                     VERSIONS_PEEK_LIVE);
+    ck_assert_uint_eq(value_len, 5);
+    ck_assert(memcmp(value, "hello", 5) == 0);
+    ck_assert_int_eq(versions_peek_single(b.data, b.len, NOW + 10, &value, &value_len),
+                     VERSIONS_PEEK_NONE);
+    assert_peek_agrees(&b, NOW);
+    for (size_t n = 0; n < b.len; n++)
+        ck_assert_int_eq(versions_peek_single(b.data, n, NOW, &value, &value_len),
+                         VERSIONS_ECORRUPT);
+    pcg32_t g;
+    pcg32_seed(&g, 77, 3);
+    buf_t m = BUF_INIT;
+    for (int round = 0; round < 20000; round++) {
+        buf_clear(&m);
+        buf_append(&m, b.data, b.len);
+        for (int k = 0; k < 1 + (int)pcg32_bounded(&g, 3); k++)
+            m.data[pcg32_bounded(&g, (uint32_t)m.len)] = (char)pcg32_next(&g);
+        assert_peek_agrees(&m, NOW + pcg32_bounded(&g, 20));
+    }
+    versions_free(&vs);
+    sample_set(&vs);
+    buf_clear(&b);
+    versions_encode(&vs, &b);
+    ck_assert_int_eq(versions_peek_single(b.data, b.len, NOW, &value, &value_len),
+                     VERSIONS_PEEK_SEVERAL);
+    buf_free(&m);
+    buf_free(&b);
+    vclock_free(&ctx);
+    versions_free(&vs);
+}
+END_TEST
+
 /* ---- printable contexts ---- */
 
 START_TEST(context_round_trip)
@@ -688,6 +763,7 @@ Suite *make_suite(void)
     tcase_add_test(enc, encode_round_trip_and_truncations);
     tcase_add_test(enc, decode_rejects_malformed);
     tcase_add_test(enc, decode_random_garbage_and_mutations);
+    tcase_add_test(enc, peek_single_agrees_with_decode);
     tcase_add_test(enc, context_round_trip);
     tcase_add_test(enc, context_rejects_garbage);
     suite_add_tcase(s, enc);
