@@ -961,7 +961,7 @@ START_TEST(finished_leave_is_dropped)
         snprintf(key, sizeof key, "l%d", k);
         const char *get[] = {"GET", key};
         const coord_reply_t *r = cl_op(cl, k % 3, 800 + (uint64_t)k, 2, get);
-        ck_assert(r && r->strop == STROP_REPLY_VALUES && r->values.len == 1);
+        ck_assert(r && r->strop == STROP_REPLY_VALUE && r->value.len == 1);
     }
     cl_free(cl);
 }
