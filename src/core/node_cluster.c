@@ -116,6 +116,14 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
     buf_free(&val);
 }
 
+static bool node_handoff_any_in_flight(const node_t *node)
+{
+    for (uint32_t i = 0; i < node->reqs.len; i++)
+        if (node->reqs.reqs[i]->kind == COORD_REQ_HANDOFF)
+            return true;
+    return false;
+}
+
 void node_on_handoff_ack(node_t *node, const msg_t *m)
 {
     coord_req_t *req = coord_table_find(&node->reqs, m->req_id);
@@ -129,6 +137,8 @@ void node_on_handoff_ack(node_t *node, const msg_t *m)
     if (coord_req_count(req, COORD_TARGET_OK) == req->ntargets) {
         node_handoff_done(node, req);
         coord_table_remove(&node->reqs, req);
+        if (!node_handoff_any_in_flight(node))
+            node->next_handoff_ms = node->now_ms; /* the batch is through: go on */
     }
 }
 
@@ -611,22 +621,29 @@ static int node_handoff_scan_slots(node_handoff_scan_t *scan, uint32_t first, ui
                       to_end ? 0 : sizeof end, node_handoff_key, scan);
 }
 
-/* Visits the runs of slots this node does not replicate, until the scan
- * stops. Returns 0 or a negative store code. */
+/* Visits the runs of slots this node does not replicate, from the slot
+ * where the last round stopped (so that no round scans again over the keys
+ * handed off and deleted before it) around the ring, until the scan stops.
+ * Returns 0 or a negative store code. */
 static int node_handoff_scan_runs(node_handoff_scan_t *scan)
 {
     node_t *node = scan->node;
+    uint32_t start = node->handoff_resume_slot;
     int rc = 0;
-    for (uint32_t slot = 0; slot < SLOT_COUNT && rc >= 0; slot++) {
+    for (uint32_t i = 0; i < SLOT_COUNT && rc >= 0; i++) {
+        uint32_t slot = (start + i) % SLOT_COUNT;
         if (node_replicates(node, (uint16_t)slot))
             continue;
-        uint32_t last = slot;
-        while (last + 1 < SLOT_COUNT && !node_replicates(node, (uint16_t)(last + 1)))
+        uint32_t last = slot; /* the run ends at the ring's end or the pass's */
+        while (last + 1 < SLOT_COUNT && i + (last - slot) + 1 < SLOT_COUNT &&
+               !node_replicates(node, (uint16_t)(last + 1)))
             last++;
         rc = node_handoff_scan_slots(scan, slot, last);
-        if (!scan->count && !scan->sending)
+        if (!scan->count && !scan->sending) {
+            node->handoff_resume_slot = (uint16_t)slot;
             break;
-        slot = last;
+        }
+        i += last - slot;
     }
     return rc;
 }

@@ -83,6 +83,7 @@ struct node {
     uint64_t next_gossip_ms, next_ae_ms, next_handoff_ms, next_expire_ms;
     bool handoff_pending;
     uint32_t leave_rounds_left; /* rounds a finished leave is still announced */
+    uint16_t handoff_resume_slot; /* where the next handoff round starts scanning */
     uint32_t handoff_idle; /* rounds in a row that handed nothing off */
     /* Handoff progress: what must move, counted by a full pass after each
      * ring change (or when the count ran out while keys remained), less
