@@ -207,22 +207,28 @@ START_TEST(options_show_in_config_and_info)
 }
 END_TEST
 
-START_TEST(tiny_budget_still_delivers_hints)
+/* Stops node 2, waits until the others mark it failed, writes HINT_KEYS
+ * keys named prefix<i> through node 0 and returns node 2's share: every key
+ * belongs on two nodes, so what nodes 0 and 1 do not hold waits in hints
+ * (checked). */
+static long long write_while_down(const cluster_t *cl, const char *prefix)
 {
-    cluster_t *cl = cluster_form(3, throttled);
-    ck_assert_msg(cl != NULL, "the cluster did not form");
     ck_assert_int_eq(proc_stop(cl->node[2], SIGTERM, PROC_STOP_TIMEOUT_MS), 0);
     wait_failed(cl);
     redisContext *c0 = conn(cl, 0);
-    ck_assert_int_eq(write_keys(c0, "hinted:", HINT_KEYS), 0);
+    ck_assert_int_eq(write_keys(c0, prefix, HINT_KEYS), 0);
     redisFree(c0);
-    /* Every key belongs on two nodes: the stopped node's share is what the
-     * others do not hold, and waits in hints. */
     long long share = 2 * HINT_KEYS - dbsize_of(cl, 0) - dbsize_of(cl, 1);
     long long hints = dyn_sum(cl, "hints_pending");
     ck_assert_msg(share > 0 && hints == share, "the stopped node's share is %lld keys, hints %lld",
                   share, hints);
-    ck_assert_int_gt(dyn_sum(cl, "hints_pending_bytes"), TINY_BUDGET_BYTES);
+    return share;
+}
+
+/* Restarts node 2 and waits until it holds its share and no hint is
+ * pending; fails the test if that never happens. */
+static void restart_and_wait_delivered(const cluster_t *cl, long long share)
+{
     ck_assert_int_eq(proc_restart(cl->node[2]), 0);
     long long held = -1, pending = -1;
     for (int waited = 0; (held != share || pending != 0) && waited <= SETTLE_TIMEOUT_MS;
@@ -231,16 +237,25 @@ START_TEST(tiny_budget_still_delivers_hints)
         held = dbsize_of(cl, 2);
         pending = dyn_sum(cl, "hints_pending");
     }
+    ck_assert_msg(held == share && pending == 0,
+                  "the restarted node holds %lld of its %lld keys, %lld hints pending", held,
+                  share, pending);
+}
+
+START_TEST(tiny_budget_still_delivers_hints)
+{
+    cluster_t *cl = cluster_form(3, throttled);
+    ck_assert_msg(cl != NULL, "the cluster did not form");
+    long long share = write_while_down(cl, "hinted:");
+    ck_assert_int_gt(dyn_sum(cl, "hints_pending_bytes"), TINY_BUDGET_BYTES);
+    restart_and_wait_delivered(cl, share);
     long long deferred = dyn_sum(cl, "background_deferred");
     long long hint_bytes = dyn_sum(cl, "background_bytes_hints");
     printf("tiny budget: %lld hints delivered to the restarted node (%lld bytes at %s/s), "
            "background_deferred %lld\n", dyn_sum(cl, "hints_delivered"), hint_bytes, TINY_BUDGET,
            deferred);
-    ck_assert_msg(held == share && pending == 0,
-                  "the restarted node holds %lld of its %lld keys, %lld hints pending", held,
-                  share, pending);
     ck_assert_int_eq(dyn_sum(cl, "hints_delivered"), share);
-    ck_assert_int_eq(dbsize_of(cl, 0) + dbsize_of(cl, 1) + held, 2 * HINT_KEYS);
+    ck_assert_int_eq(dbsize_of(cl, 0) + dbsize_of(cl, 1) + dbsize_of(cl, 2), 2 * HINT_KEYS);
     ck_assert_int_gt(hint_bytes, TINY_BUDGET_BYTES);
     ck_assert_msg(deferred > 0, "the budget never deferred hint delivery");
     cluster_free(cl);
@@ -254,31 +269,14 @@ START_TEST(hints_survive_holder_kill)
 {
     cluster_t *cl = cluster_form(3, unthrottled);
     ck_assert_msg(cl != NULL, "the cluster did not form");
-    ck_assert_int_eq(proc_stop(cl->node[2], SIGTERM, PROC_STOP_TIMEOUT_MS), 0);
-    wait_failed(cl);
-    redisContext *c0 = conn(cl, 0);
-    ck_assert_int_eq(write_keys(c0, "kept:", HINT_KEYS), 0);
-    redisFree(c0);
-    long long share = 2 * HINT_KEYS - dbsize_of(cl, 0) - dbsize_of(cl, 1);
-    ck_assert_int_gt(share, 0);
-    ck_assert_int_eq(dyn_sum(cl, "hints_pending"), share);
+    long long share = write_while_down(cl, "kept:");
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(proc_stop(cl->node[i], SIGKILL, PROC_STOP_TIMEOUT_MS), -1); /* killed */
         ck_assert_int_eq(proc_restart(cl->node[i]), 0);
     }
     ck_assert_int_eq(dyn_sum(cl, "hints_pending"), share);
-    ck_assert_int_eq(proc_restart(cl->node[2]), 0);
-    long long held = -1, pending = -1;
-    for (int waited = 0; (held != share || pending != 0) && waited <= SETTLE_TIMEOUT_MS;
-         waited += CLUSTER_POLL_MS) {
-        sleep_poll();
-        held = dbsize_of(cl, 2);
-        pending = dyn_sum(cl, "hints_pending");
-    }
+    restart_and_wait_delivered(cl, share);
     printf("holders killed: %lld hints kept and delivered\n", share);
-    ck_assert_msg(held == share && pending == 0,
-                  "the restarted owner holds %lld of its %lld keys, %lld hints pending", held,
-                  share, pending);
     cluster_free(cl);
 }
 END_TEST
