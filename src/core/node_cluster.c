@@ -126,14 +126,9 @@ static bool node_handoff_any_in_flight(const node_t *node)
 
 void node_on_handoff_ack(node_t *node, const msg_t *m)
 {
-    coord_req_t *req = coord_table_find(&node->reqs, m->req_id);
-    if (!req || req->kind != COORD_REQ_HANDOFF)
+    coord_req_t *req = node_take_ack(node, m, COORD_REQ_HANDOFF);
+    if (!req)
         return;
-    int idx = coord_req_target(req, m->from);
-    if (idx < 0 || req->targets[idx].state != COORD_TARGET_WAITING)
-        return;
-    req->targets[idx].state =
-        m->status == MSG_STATUS_OK ? COORD_TARGET_OK : COORD_TARGET_FAILED;
     if (coord_req_count(req, COORD_TARGET_OK) == req->ntargets) {
         node_handoff_done(node, req);
         coord_table_remove(&node->reqs, req);

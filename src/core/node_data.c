@@ -333,16 +333,24 @@ static void node_forward_retry(node_t *node, coord_req_t *req)
     node_put_start(node, &origin, &op);
 }
 
-void node_on_put_ack(node_t *node, const msg_t *m)
+coord_req_t *node_take_ack(node_t *node, const msg_t *m, enum coord_req_kind kind)
 {
     coord_req_t *req = coord_table_find(&node->reqs, m->req_id);
-    if (!req || req->kind != COORD_REQ_PUT)
-        return;
+    if (!req || req->kind != kind)
+        return NULL;
     int idx = coord_req_target(req, m->from);
     if (idx < 0 || req->targets[idx].state != COORD_TARGET_WAITING)
-        return;
+        return NULL;
     req->targets[idx].state =
         m->status == MSG_STATUS_OK ? COORD_TARGET_OK : COORD_TARGET_FAILED;
+    return req;
+}
+
+void node_on_put_ack(node_t *node, const msg_t *m)
+{
+    coord_req_t *req = node_take_ack(node, m, COORD_REQ_PUT);
+    if (!req)
+        return;
     if (coord_put_quorum(req)) {
         node_answer(node, &req->origin, &req->reply);
         coord_table_remove(&node->reqs, req);

@@ -154,6 +154,10 @@ uint64_t node_actor(const node_t *node);
 int node_set_generation(node_t *node, uint64_t generation, bool deleted);
 void node_route_write(node_t *node, const coord_origin_t *origin, coord_op_t *op);
 void node_on_put_ack(node_t *node, const msg_t *m);
+/* An acknowledgement m for a request of kind: marks its sender's target ok
+ * or failed and returns the request, or NULL when there is no such request
+ * or the sender was not awaited. */
+coord_req_t *node_take_ack(node_t *node, const msg_t *m, enum coord_req_kind kind);
 void node_on_forward(node_t *node, const msg_t *m);
 void node_on_forward_reply(node_t *node, const msg_t *m);
 void node_get_start(node_t *node, const coord_origin_t *origin, coord_op_t *op);
