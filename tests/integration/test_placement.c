@@ -59,6 +59,47 @@ static int node_of_port(const cluster_t *cl, long long port)
     return -1;
 }
 
+/* True when node i's INFO dynamo shows every node with its configured
+ * weight and zone (a node first met by CLUSTER MEET is known by its id and
+ * address; its weight and zone come with its own gossip, and the ring is
+ * rebuilt with them). */
+static bool knows_placement(const cluster_t *cl, int i)
+{
+    redisContext *c = cluster_connect(cl, i);
+    redisReply *r = c ? redisCommand(c, "INFO dynamo") : NULL;
+    bool all = r != NULL && r->type == REDIS_REPLY_STRING;
+    for (int j = 0; all && j < cl->count; j++) {
+        char addr[32], want[64];
+        snprintf(addr, sizeof addr, ":%d@", cl->node[j]->port);
+        snprintf(want, sizeof want, "weight=%d,zone=%s\r", j == HEAVY_NODE ? 2 : 1,
+                 zone_opts[zone_of(j)][1]);
+        const char *line = strstr(r->str, addr);
+        const char *end = line ? strchr(line, '\n') : NULL;
+        const char *found = line ? strstr(line, want) : NULL;
+        all = found != NULL && (end == NULL || found < end);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return all;
+}
+
+/* Waits until every node knows every weight and zone, and they agree on
+ * the ring built with them. */
+static void wait_placement_known(cluster_t *cl)
+{
+    bool known = false;
+    for (int polls = 0; !known && polls < CLUSTER_FORM_TIMEOUT_MS / CLUSTER_POLL_MS; polls++) {
+        known = true;
+        for (int i = 0; known && i < cl->count; i++)
+            known = knows_placement(cl, i);
+        if (!known)
+            placement_sleep_ms(CLUSTER_POLL_MS);
+    }
+    ck_assert_msg(known, "the nodes never learned every weight and zone");
+    ck_assert_msg(cluster_wait_agree(cl, cl->count, CLUSTER_FORM_TIMEOUT_MS),
+                  "the nodes did not agree on a ring with the weights and zones");
+}
+
 /* Node-local DBSIZE summed per zone into per_zone; true when every zone
  * holds want keys. */
 static bool zones_hold(const cluster_t *cl, long long want, long long *per_zone)
@@ -113,6 +154,7 @@ static long long owned_slots(const cluster_t *cl, int i)
 START_TEST(zones_and_weights_place_replicas)
 {
     cluster_t *cl = form_zoned();
+    wait_placement_known(cl);
     redisContext *c0 = cluster_connect(cl, 0);
     ck_assert_uint_gt(check_slot_zones(cl, c0), 0);
     long long light_min = -1, light_max = 0;
