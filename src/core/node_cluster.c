@@ -116,11 +116,16 @@ static void node_handoff_done(node_t *node, coord_req_t *req)
     buf_free(&val);
 }
 
-static bool node_handoff_any_in_flight(const node_t *node)
+/* True while a handoff of key (of any key when key is NULL) awaits its
+ * acknowledgements. */
+static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
 {
-    for (uint32_t i = 0; i < node->reqs.len; i++)
-        if (node->reqs.reqs[i]->kind == COORD_REQ_HANDOFF)
+    for (uint32_t i = 0; i < node->reqs.len; i++) {
+        const coord_req_t *r = node->reqs.reqs[i];
+        if (r->kind == COORD_REQ_HANDOFF &&
+            (!key || (r->data_key.len == len && memcmp(r->data_key.data, key, len) == 0)))
             return true;
+    }
     return false;
 }
 
@@ -132,7 +137,7 @@ void node_on_handoff_ack(node_t *node, const msg_t *m)
     if (coord_req_count(req, COORD_TARGET_OK) == req->ntargets) {
         node_handoff_done(node, req);
         coord_table_remove(&node->reqs, req);
-        if (!node_handoff_any_in_flight(node))
+        if (!node_handoff_in_flight(node, NULL, 0))
             node->next_handoff_ms = node->now_ms; /* the batch is through: go on */
     }
 }
@@ -543,16 +548,6 @@ typedef struct node_handoff_scan {
     bool deferred;    /* the budget stopped the sending */
 } node_handoff_scan_t;
 
-static bool node_handoff_in_flight(const node_t *node, const void *key, size_t len)
-{
-    for (uint32_t i = 0; i < node->reqs.len; i++) {
-        const coord_req_t *r = node->reqs.reqs[i];
-        if (r->kind == COORD_REQ_HANDOFF && r->data_key.len == len &&
-            memcmp(r->data_key.data, key, len) == 0)
-            return true;
-    }
-    return false;
-}
 
 /* Sends one key to every node of its slot's preference list. */
 static void node_handoff_send(node_t *node, coord_req_t *req, uint16_t slot, const uint8_t *k,

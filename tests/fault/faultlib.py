@@ -448,11 +448,11 @@ class Workload:
                 time.sleep(0.1)
             time.sleep(CLIENT_PAUSE_SECONDS)
 
-    def _set(self, conn, t, seq):
-        key, value = "w:%d:%d" % (t, seq), "v:%d:%d" % (t, seq)
-        rec = {"kind": "set", "key": key, "value": value, "observed": [], "client": t}
+    def _send(self, conn, rec, *command):
+        """Runs a write, records it as ack or maybe; a lost connection is
+        recorded, then raised for the caller to reconnect."""
         try:
-            ok = conn.execute_command("SET", key, value)
+            ok = conn.execute_command(*command)
             rec["status"] = "ack" if ok in (b"OK", True, "OK") else "maybe"
         except redis.ResponseError as e:
             rec["status"], rec["error"] = "maybe", str(e)
@@ -461,6 +461,11 @@ class Workload:
             self.record(rec)
             raise
         self.record(rec)
+
+    def _set(self, conn, t, seq):
+        key, value = "w:%d:%d" % (t, seq), "v:%d:%d" % (t, seq)
+        rec = {"kind": "set", "key": key, "value": value, "observed": [], "client": t}
+        self._send(conn, rec, "SET", key, value)
 
     def _cart(self, conn, t, seq, rnd):
         key = "cart:%d" % rnd.randrange(self.carts)
@@ -475,16 +480,7 @@ class Workload:
         value = ",".join(sorted(items))
         rec = {"kind": "cart", "key": key, "value": value, "item": item,
                "observed": observed, "client": t}
-        try:
-            ok = conn.execute_command("DYN.PUT", key, ctx, value)
-            rec["status"] = "ack" if ok in (b"OK", True, "OK") else "maybe"
-        except redis.ResponseError as e:
-            rec["status"], rec["error"] = "maybe", str(e)
-        except redis.RedisError as e:
-            rec["status"], rec["error"] = "maybe", str(e)
-            self.record(rec)
-            raise
-        self.record(rec)
+        self._send(conn, rec, "DYN.PUT", key, ctx, value)
 
     def stop(self):
         self.stopping.set()
